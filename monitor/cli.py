@@ -1,0 +1,67 @@
+"""Command line: `monitor run | demo | status | match | explain | rules ...`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor import logs
+from monitor.config import Settings, load_settings
+from monitor.errors import ConfigError, MonitorError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config file (default: $MONITOR_CONFIG)", envvar="MONITOR_CONFIG"),
+]
+
+
+@app.callback()
+def _group() -> None:
+    """monitor: tells analysts the moment a development is reported as having happened."""
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    logs.configure(settings.log_level, settings.log_format)
+    return settings
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="poll every feed once, then exit")] = False,
+) -> None:
+    """Run the monitor: poll feeds on schedule, archive, match and alert."""
+    from monitor.daemon import Daemon, run_once
+
+    settings = _settings(config)
+    try:
+        if once:
+            outcomes = asyncio.run(run_once(settings))
+            failed = [o for o in outcomes if o.status == "error"]
+            if outcomes and len(failed) == len(outcomes):
+                typer.echo(f"error: all {len(failed)} feeds failed", err=True)
+                raise typer.Exit(1)
+            return
+        raise typer.Exit(asyncio.run(Daemon(settings).run()))
+    except MonitorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,201 @@
+"""Typed settings: a YAML file, overridden by `.env`, overridden by `MONITOR_*` variables.
+
+Nested keys use `__` (`MONITOR_SLACK__TOKEN`). Unknown keys are rejected; secrets are
+`SecretStr` so they never reach a log line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from monitor.errors import ConfigError
+
+USER_AGENT = "monitor/0.1 (+https://github.com/monitor-news/monitor; news alerting bot)"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    """One feed to poll."""
+
+    url: str
+    interval: int = Field(default=900, ge=5, description="seconds between polls")
+    name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @property
+    def key(self) -> str:
+        """Stable id of the feed: its name, else its URL."""
+        return self.name or self.url
+
+
+class SlackConfig(_Strict):
+    """Slack Web API (bot token) or incoming-webhook delivery."""
+
+    token: SecretStr | None = None
+    channel: str | None = None
+    api_url: str = "https://slack.com/api/"
+    webhook_url: SecretStr | None = None
+
+
+class EmailConfig(_Strict):
+    """SMTP delivery."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str | None = None
+    recipients: list[str] = Field(default_factory=list)
+    starttls: bool = True
+    ssl: bool = False
+
+
+class HttpConfig(_Strict):
+    """Limits for every outgoing HTTP request."""
+
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=15.0, gt=0)
+    total_timeout: float = Field(default=30.0, gt=0, description="whole-response deadline")
+    max_bytes: int = Field(default=5_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    per_host: int = Field(default=4, ge=1, description="concurrent requests per host")
+    user_agent: str = USER_AGENT
+    backoff_base: float = Field(default=60.0, gt=0, description="first retry delay, seconds")
+    backoff_max: float = Field(default=3600.0, gt=0)
+    min_text_chars: int = Field(default=200, ge=0, description="below this, use the feed text")
+
+
+def _env_file() -> str | None:
+    return os.environ.get("MONITOR_ENV_FILE", ".env")
+
+
+class Settings(BaseSettings):
+    """Everything `monitor` reads at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+    )
+
+    config: Path | None = Field(default=None, description="the YAML file these came from")
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    rules: Path = Path("rules")
+    data_dir: Path = Path("data")
+    archive_dir: Path | None = None
+    redis_url: str = ""
+    redis_prefix: str = "monitor"
+    seen_ttl_days: int = Field(default=30, ge=1)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    email: EmailConfig = Field(default_factory=EmailConfig)
+    allow_private_hosts: list[str] = Field(default_factory=list)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _hosts_or_cidrs(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if "/" in value:
+                try:
+                    ipaddress.ip_network(value, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{value!r} is not a valid CIDR: {exc}") from None
+        return values
+
+    @property
+    def archive_path(self) -> Path:
+        """Where seed-format files go (default: `<data_dir>/archive`)."""
+        return self.archive_dir or self.data_dir / "archive"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment beats `.env`, which beats the YAML file passed at init."""
+        return (env_settings, dotenv_settings, init_settings, file_secret_settings)
+
+
+class _NoSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {}
+
+
+def read_yaml_config(path: Path) -> dict[str, Any]:
+    """Read a YAML config file; syntax errors become `file:line: reason`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config file is not UTF-8 ({exc.reason})") from None
+    try:
+        data = YAML(typ="safe").load(text)
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the config file must be a mapping of keys")
+    return data
+
+
+def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the YAML file (`path` or `MONITOR_CONFIG`), `.env` and environment.
+
+    Relative paths inside the file are resolved against the file's folder.
+    """
+    file = Path(path) if path else _path_from_env()
+    data: dict[str, Any] = {}
+    if file is not None:
+        data = read_yaml_config(file)
+        data["config"] = file
+        for key in ("rules", "data_dir", "archive_dir"):
+            if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
+                data[key] = str(file.parent / data[key])
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        where = f"{file}: " if file else ""
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{where}invalid configuration: {reasons}") from None
+
+
+def _path_from_env() -> Path | None:
+    value = os.environ.get("MONITOR_CONFIG")
+    return Path(value) if value else None

@@ -1,0 +1,1 @@
+"""Stage 2: article pages -> `Article` in the seed format."""

@@ -1,0 +1,232 @@
+"""Composition root. The stage order, in one screen:
+
+    poll feed ─► parse entries ─► drop seen ─► fetch page ─► extract ─► archive (seed format)
+      (sources.http, sources.feeds)   (state)   (sources.http)  (extract)   (extract + state)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import structlog
+
+from monitor.config import FeedConfig, Settings
+from monitor.errors import FeedParseError, FetchError
+from monitor.extract.html import decode_html, extract_page, html_fragment_text, paragraphs_of
+from monitor.extract.seed_format import archive_name, write_article
+from monitor.models import Article, FeedEntry, FetchResult, PollOutcome
+from monitor.sources.feeds import parse_feed
+from monitor.sources.http import Fetcher, SSRFGuard
+from monitor.state.store import FeedState, Store
+
+log = structlog.get_logger("pipeline")
+_ENTRY_CONCURRENCY = 8
+
+
+def backoff_delay(failures: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Capped exponential backoff with full jitter in [50%, 100%], never below Retry-After."""
+    delay = min(cap, base * 2 ** max(0, failures - 1)) * random.uniform(0.5, 1.0)
+    return max(delay, retry_after or 0.0)
+
+
+@dataclass
+class Pipeline:
+    """Polls feeds and turns their new items into archived seed-format articles."""
+
+    settings: Settings
+    store: Store
+    fetcher: Fetcher
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store) -> Pipeline:
+        """Wire the stages from settings."""
+        guard = SSRFGuard(settings.allow_private_hosts)
+        return cls(settings, store, Fetcher(settings.http, guard))
+
+    async def aclose(self) -> None:
+        """Release HTTP connections."""
+        await self.fetcher.aclose()
+
+    # -- poll --------------------------------------------------------------------------------
+
+    async def poll(self, feed: FeedConfig) -> PollOutcome:
+        """Poll one feed once, archive its new items, and record the feed's health."""
+        started = time.monotonic()
+        state = await self.store.feed_state(feed.key)
+        try:
+            result = await self.fetcher.fetch(
+                feed.url,
+                etag=state.etag,
+                last_modified=state.last_modified,
+                guarded=False,  # feeds are the operator's own choice; article links are not
+                accept="application/rss+xml, application/atom+xml, application/feed+json, "
+                "application/xml;q=0.9, */*;q=0.5",
+            )
+            outcome = await self._handle(feed, state, result)
+        except (FetchError, FeedParseError) as exc:
+            outcome = await self._failed(feed, exc, state)
+        outcome = replace(outcome, duration_s=round(time.monotonic() - started, 3))
+        log_method = log.warning if outcome.status == "error" else log.info
+        log_method(
+            "poll",
+            feed=feed.key,
+            status=outcome.status,
+            new_items=outcome.new_items,
+            archived=outcome.archived,
+            error=outcome.error,
+            duration_s=outcome.duration_s,
+        )
+        return outcome
+
+    async def _failed(self, feed: FeedConfig, exc: Exception, state: FeedState) -> PollOutcome:
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        http = self.settings.http
+        delay = backoff_delay(state.failures + 1, http.backoff_base, http.backoff_max, retry_after)
+        await self.store.record_poll_failure(
+            feed.key, feed.url, error=str(exc), next_attempt=time.time() + delay
+        )
+        return PollOutcome(feed=feed.key, status="error", error=str(exc))
+
+    async def _handle(self, feed: FeedConfig, state: FeedState, result: FetchResult) -> PollOutcome:
+        body_hash = hashlib.sha256(result.body).hexdigest()[:16] if result.body else None
+        unchanged = result.not_modified or (body_hash is not None and body_hash == state.body_hash)
+        if unchanged:
+            await self._succeeded(feed, result, "not_modified", state.min_interval, None)
+            return PollOutcome(feed=feed.key, status="not_modified")
+        parsed = parse_feed(result.body, result.headers, feed)
+        if parsed.warning:
+            log.warning("feed_bozo", feed=feed.key, reason=parsed.warning)
+        by_id = {e.entry_id: e for e in parsed.entries}
+        new_ids = await self.store.unseen(feed.key, by_id)
+        articles = await self._process_entries([by_id[i] for i in new_ids])
+        await self.store.mark_seen(feed.key, new_ids)
+        await self._succeeded(feed, result, "ok", parsed.min_interval, body_hash)
+        return PollOutcome(
+            feed=feed.key,
+            status="ok",
+            new_items=len(new_ids),
+            archived=sum(1 for a in articles if a is not None),
+            articles=tuple(a for a in articles if a is not None),
+        )
+
+    async def _succeeded(
+        self,
+        feed: FeedConfig,
+        result: FetchResult,
+        status: str,
+        floor: float | None,
+        body_hash: str | None,
+    ) -> None:
+        wait = max(float(feed.interval), floor or 0.0)
+        await self.store.record_poll_success(
+            feed.key,
+            feed.url,
+            status=status,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            next_attempt=time.time() + wait,
+            min_interval=floor,
+            body_hash=body_hash,
+        )
+
+    # -- entries -----------------------------------------------------------------------------
+
+    async def _process_entries(self, entries: list[FeedEntry]) -> list[Article | None]:
+        gate = asyncio.Semaphore(_ENTRY_CONCURRENCY)
+
+        async def one(entry: FeedEntry) -> Article | None:
+            async with gate:
+                return await self.process_entry(entry)
+
+        return list(await asyncio.gather(*(one(e) for e in entries)))
+
+    async def process_entry(self, entry: FeedEntry) -> Article | None:
+        """Fetch, extract and archive one new entry; None if it was archived before or empty."""
+        key = entry.canonical_url or entry.entry_id
+        existing = await self.store.archived_path(key)
+        if existing and (self.settings.archive_path / existing).exists():
+            log.info("duplicate_article", feed=entry.feed, url=entry.link, archived=existing)
+            return None
+        article = await self.extract(entry)
+        if article is None:
+            log.warning("no_text", feed=entry.feed, url=entry.link, reason="page and feed gave no text")
+            return None
+        return await self.archive(key, article)
+
+    async def extract(self, entry: FeedEntry) -> Article | None:
+        """The article from its page, else from the feed's own text."""
+        fetched = datetime.now(UTC)
+        page_reason = "no link"
+        if entry.link:
+            try:
+                page = await self.fetcher.fetch(entry.link, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+                article = await self._from_page(entry, page, fetched)
+                if article is not None:
+                    return article
+                page_reason = "page yielded too little text"
+            except FetchError as exc:
+                page_reason = exc.reason
+        log.info("page_fallback", feed=entry.feed, url=entry.link, reason=page_reason)
+        paragraphs = paragraphs_of(html_fragment_text(entry.summary), entry.title)
+        if not paragraphs and not entry.title:
+            return None
+        return Article(
+            title=entry.title or paragraphs[0],
+            paragraphs=paragraphs,
+            url=entry.link,
+            canonical_url=entry.canonical_url or entry.link,
+            feed=entry.feed,
+            source=entry.source,
+            published=entry.published,
+            fetched=fetched,
+            language=None,
+            extraction="feed",
+            tags=entry.tags,
+        )
+
+    async def _from_page(self, entry: FeedEntry, page: FetchResult, fetched: datetime) -> Article | None:
+        html = decode_html(page.body, page.headers.get("content-type", ""))
+        found = await asyncio.to_thread(extract_page, html, page.final_url)
+        if found is None:
+            return None
+        title = entry.title.strip() or found.title
+        paragraphs = tuple(p for p in found.paragraphs if p.casefold() != title.casefold())
+        if sum(len(p) for p in paragraphs) < self.settings.http.min_text_chars:
+            return None
+        return Article(
+            title=title,
+            paragraphs=paragraphs,
+            url=entry.link,
+            canonical_url=entry.canonical_url or entry.link,
+            feed=entry.feed,
+            source=found.site_name or entry.source,
+            published=entry.published or found.published,
+            fetched=fetched,
+            language=found.language,
+            extraction="page",
+            tags=entry.tags,
+        )
+
+    async def archive(self, key: str, article: Article) -> Article:
+        """Write the seed-format file under a claimed, idempotent name."""
+        rel, _new = await self.store.claim_archive_path(
+            key, lambda seq, h: archive_name(seq, h, article.fetched)
+        )
+        path = self.settings.archive_path / rel
+        try:
+            await asyncio.to_thread(write_article, path, article)
+        except OSError:
+            await self.store.forget_archive_claim(key)
+            raise
+        log.info("archived", feed=article.feed, url=article.url, path=str(path), via=article.extraction)
+        return replace(article, path=str(path))
+
+    async def poll_all(self, feeds: list[FeedConfig]) -> list[PollOutcome]:
+        """Poll every feed concurrently once."""
+        return list(await asyncio.gather(*(self.poll(f) for f in feeds)))
+

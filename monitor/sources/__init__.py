@@ -1,0 +1,1 @@
+"""Stage 1: getting bytes from the outside world (HTTP) and entries out of feeds."""

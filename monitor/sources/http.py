@@ -1,0 +1,215 @@
+"""Bounded HTTP fetches: timeouts, size cap, capped redirects, conditional GET, SSRF guard.
+
+Redirects are followed by hand so that every hop passes the SSRF guard and counts
+against the cap. Foreign errors (httpx, OSError) become `FetchError` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from monitor.config import HttpConfig
+from monitor.errors import BlockedURLError, FetchError
+from monitor.models import FetchResult
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """Resolve a host with the system resolver, off the event loop."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class SSRFGuard:
+    """Refuses URLs whose host resolves to a non-public address unless allowed in config."""
+
+    def __init__(self, allowed: list[str], resolver: Resolver = system_resolver) -> None:
+        self.hosts = {a.lower() for a in allowed if "/" not in a}
+        self.networks = [ipaddress.ip_network(a, strict=False) for a in allowed if "/" in a]
+        self.resolver = resolver
+
+    def _allowed_ip(self, ip: IPAddress) -> bool:
+        return ip.is_global or str(ip) in self.hosts or any(ip in n for n in self.networks)
+
+    async def check(self, url: str) -> None:
+        """Raise `BlockedURLError` unless every address of the URL's host is allowed."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise BlockedURLError(f"refused {url}: scheme {parts.scheme!r} is not http(s)")
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise BlockedURLError(f"refused {url}: no host")
+        if host in self.hosts:
+            return
+        try:
+            addresses = [ipaddress.ip_address(host)]
+        except ValueError:
+            try:
+                resolved = await self.resolver(host, parts.port or 80)
+            except OSError as exc:
+                raise FetchError(f"cannot resolve {host}: {exc}") from None
+            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolved]
+        for ip in addresses:
+            if not self._allowed_ip(ip):
+                raise BlockedURLError(
+                    f"refused {url}: {host} resolves to non-public address {ip} "
+                    "(add it to allow_private_hosts to permit)"
+                )
+
+
+class Fetcher:
+    """One shared httpx client with per-host concurrency caps and hard limits."""
+
+    def __init__(
+        self,
+        cfg: HttpConfig,
+        guard: SSRFGuard,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.guard = guard
+        self.client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=cfg.connect_timeout,
+                read=cfg.read_timeout,
+                write=cfg.read_timeout,
+                pool=cfg.total_timeout,
+            ),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            follow_redirects=False,
+            headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+        self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(cfg.per_host)
+        )
+
+    async def aclose(self) -> None:
+        """Close connections."""
+        await self.client.aclose()
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        guarded: bool = True,
+        accept: str = "*/*",
+    ) -> FetchResult:
+        """GET `url` within every limit; raises `FetchError` with a readable reason."""
+        try:
+            async with asyncio.timeout(self.cfg.total_timeout):
+                return await self._follow(url, etag, last_modified, guarded, accept)
+        except TimeoutError:
+            raise FetchError(
+                f"{url}: no complete response within {self.cfg.total_timeout:g}s (total timeout)"
+            ) from None
+
+    async def _follow(
+        self, url: str, etag: str | None, last_modified: str | None, guarded: bool, accept: str
+    ) -> FetchResult:
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _hop in range(self.cfg.max_redirects + 1):
+            if guarded:
+                await self.guard.check(current)
+            host = urlsplit(current).netloc
+            async with self._hosts[host]:
+                result = await self._one(url, current, headers)
+            if isinstance(result, FetchResult):
+                return result
+            current = result
+        raise FetchError(f"{url}: more than {self.cfg.max_redirects} redirects", retryable=True)
+
+    async def _one(self, url: str, current: str, headers: dict[str, str]) -> FetchResult | str:
+        try:
+            async with self.client.stream("GET", current, headers=headers) as resp:
+                if resp.status_code in _REDIRECTS and "location" in resp.headers:
+                    return urljoin(current, resp.headers["location"])
+                if resp.status_code == 304:
+                    return self._result(url, current, resp, b"", not_modified=True)
+                if resp.status_code >= 400:
+                    raise self._status_error(url, resp)
+                if resp.status_code != 200:
+                    raise FetchError(f"{url}: unexpected HTTP {resp.status_code}", status=resp.status_code)
+                body = await self._read_capped(url, resp)
+                return self._result(url, current, resp, body)
+        except httpx.TimeoutException as exc:
+            kind = type(exc).__name__.replace("Timeout", " timeout").lower()
+            limit = self.cfg.connect_timeout if "connect" in kind else self.cfg.read_timeout
+            raise FetchError(f"{url}: {kind} after {limit:g}s") from None
+        except httpx.DecodingError as exc:
+            raise FetchError(f"{url}: undecodable content-encoding: {exc}") from None
+        except (httpx.TransportError, OSError) as exc:
+            raise FetchError(f"{url}: connection failed: {type(exc).__name__}: {exc}") from None
+
+    def _status_error(self, url: str, resp: httpx.Response) -> FetchError:
+        code = resp.status_code
+        return FetchError(
+            f"{url}: HTTP {code} {resp.reason_phrase}",
+            status=code,
+            retryable=code >= 500 or code in _RETRYABLE_4XX,
+            retry_after=parse_retry_after(resp.headers.get("retry-after"))
+            if code in (429, 503)
+            else None,
+        )
+
+    async def _read_capped(self, url: str, resp: httpx.Response) -> bytes:
+        cap = self.cfg.max_bytes
+        declared = resp.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(f"{url}: response of {declared} bytes exceeds the {cap}-byte cap", retryable=False)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"{url}: response exceeds the {cap}-byte cap", retryable=False)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _result(
+        url: str, final: str, resp: httpx.Response, body: bytes, *, not_modified: bool = False
+    ) -> FetchResult:
+        return FetchResult(
+            url=url,
+            final_url=final,
+            status=resp.status_code,
+            body=body,
+            headers={k.lower(): v for k, v in resp.headers.items()},
+            not_modified=not_modified,
+            etag=resp.headers.get("etag"),
+            last_modified=resp.headers.get("last-modified"),
+        )

@@ -1,0 +1,33 @@
+"""Open the Store for a Settings: the configured Redis, or an embedded private one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from monitor.config import Settings
+from monitor.errors import StateError
+from monitor.state.redis_server import RedisServer
+from monitor.state.store import Store, connect
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """Yield a connected Store; start (and finally stop) the embedded server if no URL is set."""
+    server: RedisServer | None = None
+    url = settings.redis_url
+    if not url:
+        server = RedisServer(settings.data_dir / "redis")
+        await asyncio.to_thread(server.start)
+        url = server.url
+    store = Store(connect(url), settings.redis_prefix, settings.seen_ttl_days * 86400.0)
+    store.server = server
+    try:
+        if not await store.ping():
+            raise StateError(f"redis at {url} does not answer")
+        yield store
+    finally:
+        await store.aclose()
+        if server is not None:
+            await asyncio.to_thread(server.stop)

@@ -1,0 +1,237 @@
+"""Domain verbs over Redis. Callers never see a key or a raw command.
+
+Every method translates redis errors into `StateError`; the client itself retries
+connection errors with capped, jittered exponential backoff (so a Redis restart is ridden out).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from monitor.errors import StateError
+from monitor.state.keys import Keys, short_hash
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What Redis remembers about one feed."""
+
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    failures: int
+    last_status: str | None
+    last_error: str | None
+    last_poll: float | None
+    last_success: float | None
+    next_attempt: float | None
+    min_interval: float | None
+    body_hash: str | None
+
+
+def _f(value: Any) -> float | None:
+    return float(value) if value not in (None, "") else None
+
+
+def _s(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def connect(url: str, *, retries: int = 8) -> aioredis.Redis:
+    """An asyncio client that reconnects with backoff (Sentinel/Cluster: see README)."""
+    retry = Retry(ExponentialWithJitterBackoff(cap=5.0, base=0.1), retries)
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        retry=retry,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError, OSError],
+        socket_connect_timeout=5,
+        socket_timeout=10,
+        health_check_interval=30,
+    )
+
+
+class Store:
+    """Domain verbs for feed state, the seen-set and the archive index."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str = "monitor", seen_ttl_s: float = 30 * 86400) -> None:
+        self.r = client
+        self.keys = Keys(prefix)
+        self.seen_ttl_s = seen_ttl_s
+        self.server: Any = None  # the embedded RedisServer, when we supervise one
+
+    @asynccontextmanager
+    async def _translate(self, what: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except RedisError as exc:
+            raise StateError(f"redis: {what}: {exc}") from exc
+        except OSError as exc:
+            raise StateError(f"redis unreachable during {what}: {exc}") from exc
+
+    async def ping(self) -> bool:
+        """True when Redis answers."""
+        try:
+            return bool(await self.r.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.r.aclose()
+
+    # -- feeds -----------------------------------------------------------------------------
+
+    async def feed_state(self, name: str) -> FeedState:
+        """The remembered state of a feed (empty fields if never polled)."""
+        async with self._translate("read feed state"):
+            raw = await self.r.hgetall(self.keys.feed(name))
+        return FeedState(
+            name=raw.get("name", name),
+            url=raw.get("url", ""),
+            etag=_s(raw.get("etag")),
+            last_modified=_s(raw.get("last_modified")),
+            failures=int(raw.get("failures") or 0),
+            last_status=_s(raw.get("last_status")),
+            last_error=_s(raw.get("last_error")),
+            last_poll=_f(raw.get("last_poll")),
+            last_success=_f(raw.get("last_success")),
+            next_attempt=_f(raw.get("next_attempt")),
+            min_interval=_f(raw.get("min_interval")),
+            body_hash=_s(raw.get("body_hash")),
+        )
+
+    async def all_feed_states(self) -> list[FeedState]:
+        """Every feed ever polled with this prefix, for `status`."""
+        async with self._translate("list feeds"):
+            names = sorted(await self.r.smembers(self.keys.feeds_index()))
+        return [await self.feed_state(n) for n in names]
+
+    async def record_poll_success(
+        self,
+        name: str,
+        url: str,
+        *,
+        status: str,
+        etag: str | None,
+        last_modified: str | None,
+        next_attempt: float,
+        min_interval: float | None,
+        body_hash: str | None,
+        now: float | None = None,
+    ) -> None:
+        """Remember validators and clear the error state after a good poll."""
+        now = time.time() if now is None else now
+        mapping = {
+            "name": name,
+            "url": url,
+            "last_status": status,
+            "last_error": "",
+            "failures": 0,
+            "last_poll": now,
+            "last_success": now,
+            "next_attempt": next_attempt,
+            "min_interval": min_interval or "",
+        }
+        if etag is not None or status != "not_modified":
+            mapping["etag"] = etag or ""
+        if last_modified is not None or status != "not_modified":
+            mapping["last_modified"] = last_modified or ""
+        if body_hash is not None:
+            mapping["body_hash"] = body_hash
+        async with self._translate("record poll"):
+            async with self.r.pipeline(transaction=True) as pipe:
+                pipe.hset(self.keys.feed(name), mapping=mapping)
+                pipe.sadd(self.keys.feeds_index(), name)
+                await pipe.execute()
+
+    async def record_poll_failure(
+        self, name: str, url: str, *, error: str, next_attempt: float, now: float | None = None
+    ) -> int:
+        """Count a failed poll, keep its reason and the next attempt; returns the failure count."""
+        now = time.time() if now is None else now
+        key = self.keys.feed(name)
+        async with self._translate("record failure"):
+            async with self.r.pipeline(transaction=True) as pipe:
+                pipe.hincrby(key, "failures", 1)
+                pipe.hset(
+                    key,
+                    mapping={
+                        "name": name,
+                        "url": url,
+                        "last_status": "error",
+                        "last_error": error[:500],
+                        "last_poll": now,
+                        "next_attempt": next_attempt,
+                    },
+                )
+                pipe.sadd(self.keys.feeds_index(), name)
+                result = await pipe.execute()
+        return int(result[0])
+
+    # -- seen items --------------------------------------------------------------------------
+
+    async def unseen(self, feed: str, entry_ids: Iterable[str]) -> list[str]:
+        """The entry ids this feed has not delivered before (order kept)."""
+        ids = list(entry_ids)
+        if not ids:
+            return []
+        async with self._translate("check seen items"):
+            scores = await self.r.zmscore(self.keys.seen(feed), [short_hash(i) for i in ids])
+        return [i for i, score in zip(ids, scores, strict=True) if score is None]
+
+    async def mark_seen(self, feed: str, entry_ids: Iterable[str], now: float | None = None) -> None:
+        """Remember entries as processed; prune those older than the seen TTL."""
+        now = time.time() if now is None else now
+        key = self.keys.seen(feed)
+        members = {short_hash(i): now for i in entry_ids}
+        async with self._translate("mark seen"):
+            async with self.r.pipeline(transaction=True) as pipe:
+                if members:
+                    pipe.zadd(key, members)
+                pipe.zremrangebyscore(key, "-inf", now - self.seen_ttl_s)
+                pipe.expire(key, int(self.seen_ttl_s))
+                await pipe.execute()
+
+    # -- archive index ------------------------------------------------------------------------
+
+    async def archived_path(self, canonical_url: str) -> str | None:
+        """The archive path already claimed for this canonical URL, if any."""
+        async with self._translate("read archive index"):
+            value = await self.r.hget(self.keys.archived(), short_hash(canonical_url))
+        return _s(value)
+
+    async def claim_archive_path(self, canonical_url: str, make_name: Any) -> tuple[str, bool]:
+        """Reserve the archive path for a canonical URL (idempotent across retries).
+
+        `make_name(seq)` builds a relative path from a fresh sequence number; returns the
+        path and whether it is new (False: this URL was archived before under that path).
+        """
+        url_hash = short_hash(canonical_url)
+        async with self._translate("claim archive path"):
+            existing = await self.r.hget(self.keys.archived(), url_hash)
+            if existing:
+                return str(existing), False
+            seq = int(await self.r.incr(self.keys.archive_seq()))
+            candidate = str(make_name(seq, url_hash))
+            won = await self.r.hsetnx(self.keys.archived(), url_hash, candidate)
+            if not won:
+                return str(await self.r.hget(self.keys.archived(), url_hash)), False
+        return candidate, True
+
+    async def forget_archive_claim(self, canonical_url: str) -> None:
+        """Release a claim whose file could not be written (so a retry may claim again)."""
+        async with self._translate("release archive path"):
+            await self.r.hdel(self.keys.archived(), short_hash(canonical_url))
