@@ -17,7 +17,12 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="YAML config file (default: $MONITOR_CONFIG)", envvar="MONITOR_CONFIG"),
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML config file (default: $MONITOR_CONFIG)",
+        envvar="MONITOR_CONFIG",
+    ),
 ]
 
 

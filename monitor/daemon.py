@@ -52,8 +52,8 @@ class Daemon:
             return None
         task = asyncio.current_task()
         if task is not None:
-            self.inflight.add(task)  # type: ignore[arg-type]
-            task.add_done_callback(self.inflight.discard)  # type: ignore[arg-type]
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
         try:
             return await pipeline.poll(feed)
         except StateError as exc:
@@ -92,7 +92,11 @@ class Daemon:
             scheduler.start()
             for job in scheduler.get_jobs():
                 job.modify(next_run_time=datetime.now(UTC))
-            log.info("started", feeds=len(self.settings.feeds), redis=self.settings.redis_url or "embedded")
+            log.info(
+                "started",
+                feeds=len(self.settings.feeds),
+                redis=self.settings.redis_url or "embedded",
+            )
             try:
                 await self._supervise(pipeline)
             finally:
@@ -113,4 +117,3 @@ class Daemon:
         _done, pending = await asyncio.wait(self.inflight, timeout=DRAIN_GRACE_S)
         for task in pending:
             task.cancel()
-

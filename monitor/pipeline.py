@@ -1,7 +1,7 @@
 """Composition root. The stage order, in one screen:
 
-    poll feed ─► parse entries ─► drop seen ─► fetch page ─► extract ─► archive (seed format)
-      (sources.http, sources.feeds)   (state)   (sources.http)  (extract)   (extract + state)
+poll feed ─► parse entries ─► drop seen ─► fetch page ─► extract ─► archive (seed format)
+  (sources.http, sources.feeds)   (state)   (sources.http)  (extract)   (extract + state)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _ENTRY_CONCURRENCY = 8
 
 def backoff_delay(failures: int, base: float, cap: float, retry_after: float | None) -> float:
     """Capped exponential backoff with full jitter in [50%, 100%], never below Retry-After."""
-    delay = min(cap, base * 2 ** max(0, failures - 1)) * random.uniform(0.5, 1.0)
+    delay = min(cap, base * 2.0 ** max(0, failures - 1)) * random.uniform(0.5, 1.0)
     return max(delay, retry_after or 0.0)
 
 
@@ -154,7 +154,9 @@ class Pipeline:
             return None
         article = await self.extract(entry)
         if article is None:
-            log.warning("no_text", feed=entry.feed, url=entry.link, reason="page and feed gave no text")
+            log.warning(
+                "no_text", feed=entry.feed, url=entry.link, reason="page and feed gave no text"
+            )
             return None
         return await self.archive(key, article)
 
@@ -164,7 +166,9 @@ class Pipeline:
         page_reason = "no link"
         if entry.link:
             try:
-                page = await self.fetcher.fetch(entry.link, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+                page = await self.fetcher.fetch(
+                    entry.link, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+                )
                 article = await self._from_page(entry, page, fetched)
                 if article is not None:
                     return article
@@ -189,7 +193,9 @@ class Pipeline:
             tags=entry.tags,
         )
 
-    async def _from_page(self, entry: FeedEntry, page: FetchResult, fetched: datetime) -> Article | None:
+    async def _from_page(
+        self, entry: FeedEntry, page: FetchResult, fetched: datetime
+    ) -> Article | None:
         html = decode_html(page.body, page.headers.get("content-type", ""))
         found = await asyncio.to_thread(extract_page, html, page.final_url)
         if found is None:
@@ -223,10 +229,11 @@ class Pipeline:
         except OSError:
             await self.store.forget_archive_claim(key)
             raise
-        log.info("archived", feed=article.feed, url=article.url, path=str(path), via=article.extraction)
+        log.info(
+            "archived", feed=article.feed, url=article.url, path=str(path), via=article.extraction
+        )
         return replace(article, path=str(path))
 
     async def poll_all(self, feeds: list[FeedConfig]) -> list[PollOutcome]:
         """Poll every feed concurrently once."""
         return list(await asyncio.gather(*(self.poll(f) for f in feeds)))
-

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import lxml.html
 import trafilatura
@@ -15,7 +16,24 @@ from lxml.etree import ParserError
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", re.I)
 _SPACES = re.compile(r"\s+")
-_BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "section", "article"})
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "tr",
+        "section",
+        "article",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +64,8 @@ def decode_html(body: bytes, content_type: str = "") -> str:
     candidates: list[str] = []
     if m := _CT_CHARSET.search(content_type):
         candidates.append(m.group(1))
-    if m := _META_CHARSET.search(body[:4096]):
-        candidates.append(m.group(1).decode("ascii"))
+    if meta := _META_CHARSET.search(body[:4096]):
+        candidates.append(meta.group(1).decode("ascii"))
     for name in candidates:
         if _codec_ok(name):
             try:
@@ -112,7 +130,9 @@ def _date(value: str | None) -> datetime | None:
 
 def extract_page(html: str, url: str | None = None) -> Extracted | None:
     """Run trafilatura with metadata; None when it finds no main text (CPU-bound: run off-loop)."""
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    doc: Any = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False
+    )
     if doc is None or not getattr(doc, "text", None):
         return None
     title = clean_line(doc.title or "")
@@ -126,5 +146,7 @@ def extract_page(html: str, url: str | None = None) -> Extracted | None:
 
 
 def _html_lang(html: str) -> str | None:
-    m = re.search(r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", html[:4096], re.I)
+    m = re.search(
+        r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", html[:4096], re.I
+    )
     return m.group(1).lower() if m else None

@@ -54,7 +54,9 @@ def sidecar_of(article: Article) -> dict[str, Any]:
 
 def write_article(path: Path, article: Article) -> None:
     """Write the text file and its sidecar atomically (sidecar first, text last)."""
-    _atomic_write(path.with_suffix(".json"), json.dumps(sidecar_of(article), ensure_ascii=False, indent=1))
+    _atomic_write(
+        path.with_suffix(".json"), json.dumps(sidecar_of(article), ensure_ascii=False, indent=1)
+    )
     _atomic_write(path, article.text)
 
 

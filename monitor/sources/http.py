@@ -162,7 +162,9 @@ class Fetcher:
                 if resp.status_code >= 400:
                     raise self._status_error(url, resp)
                 if resp.status_code != 200:
-                    raise FetchError(f"{url}: unexpected HTTP {resp.status_code}", status=resp.status_code)
+                    raise FetchError(
+                        f"{url}: unexpected HTTP {resp.status_code}", status=resp.status_code
+                    )
                 body = await self._read_capped(url, resp)
                 return self._result(url, current, resp, body)
         except httpx.TimeoutException as exc:
@@ -189,7 +191,9 @@ class Fetcher:
         cap = self.cfg.max_bytes
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(f"{url}: response of {declared} bytes exceeds the {cap}-byte cap", retryable=False)
+            raise FetchError(
+                f"{url}: response of {declared} bytes exceeds the {cap}-byte cap", retryable=False
+            )
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.aiter_bytes():

@@ -92,7 +92,14 @@ class RedisServer:
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
         if self.port is None:
-            args += ["--port", "0", "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+            args += [
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+            ]
         else:
             args += ["--port", str(self.port), "--bind", "127.0.0.1"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)

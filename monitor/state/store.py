@@ -66,7 +66,9 @@ def connect(url: str, *, retries: int = 8) -> aioredis.Redis:
 class Store:
     """Domain verbs for feed state, the seen-set and the archive index."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str = "monitor", seen_ttl_s: float = 30 * 86400) -> None:
+    def __init__(
+        self, client: aioredis.Redis, prefix: str = "monitor", seen_ttl_s: float = 30 * 86400
+    ) -> None:
         self.r = client
         self.keys = Keys(prefix)
         self.seen_ttl_s = seen_ttl_s
@@ -99,8 +101,8 @@ class Store:
         async with self._translate("read feed state"):
             raw = await self.r.hgetall(self.keys.feed(name))
         return FeedState(
-            name=raw.get("name", name),
-            url=raw.get("url", ""),
+            name=str(raw.get("name", name)),
+            url=str(raw.get("url", "")),
             etag=_s(raw.get("etag")),
             last_modified=_s(raw.get("last_modified")),
             failures=int(raw.get("failures") or 0),
@@ -117,7 +119,7 @@ class Store:
         """Every feed ever polled with this prefix, for `status`."""
         async with self._translate("list feeds"):
             names = sorted(await self.r.smembers(self.keys.feeds_index()))
-        return [await self.feed_state(n) for n in names]
+        return [await self.feed_state(str(n)) for n in names]
 
     async def record_poll_success(
         self,
@@ -134,7 +136,7 @@ class Store:
     ) -> None:
         """Remember validators and clear the error state after a good poll."""
         now = time.time() if now is None else now
-        mapping = {
+        mapping: dict[Any, Any] = {
             "name": name,
             "url": url,
             "last_status": status,
@@ -151,11 +153,10 @@ class Store:
             mapping["last_modified"] = last_modified or ""
         if body_hash is not None:
             mapping["body_hash"] = body_hash
-        async with self._translate("record poll"):
-            async with self.r.pipeline(transaction=True) as pipe:
-                pipe.hset(self.keys.feed(name), mapping=mapping)
-                pipe.sadd(self.keys.feeds_index(), name)
-                await pipe.execute()
+        async with self._translate("record poll"), self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.feed(name), mapping=mapping)
+            pipe.sadd(self.keys.feeds_index(), name)
+            await pipe.execute()
 
     async def record_poll_failure(
         self, name: str, url: str, *, error: str, next_attempt: float, now: float | None = None
@@ -163,22 +164,21 @@ class Store:
         """Count a failed poll, keep its reason and the next attempt; returns the failure count."""
         now = time.time() if now is None else now
         key = self.keys.feed(name)
-        async with self._translate("record failure"):
-            async with self.r.pipeline(transaction=True) as pipe:
-                pipe.hincrby(key, "failures", 1)
-                pipe.hset(
-                    key,
-                    mapping={
-                        "name": name,
-                        "url": url,
-                        "last_status": "error",
-                        "last_error": error[:500],
-                        "last_poll": now,
-                        "next_attempt": next_attempt,
-                    },
-                )
-                pipe.sadd(self.keys.feeds_index(), name)
-                result = await pipe.execute()
+        async with self._translate("record failure"), self.r.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, "failures", 1)
+            pipe.hset(
+                key,
+                mapping={
+                    "name": name,
+                    "url": url,
+                    "last_status": "error",
+                    "last_error": error[:500],
+                    "last_poll": now,
+                    "next_attempt": next_attempt,
+                },
+            )
+            pipe.sadd(self.keys.feeds_index(), name)
+            result = await pipe.execute()
         return int(result[0])
 
     # -- seen items --------------------------------------------------------------------------
@@ -192,18 +192,19 @@ class Store:
             scores = await self.r.zmscore(self.keys.seen(feed), [short_hash(i) for i in ids])
         return [i for i, score in zip(ids, scores, strict=True) if score is None]
 
-    async def mark_seen(self, feed: str, entry_ids: Iterable[str], now: float | None = None) -> None:
+    async def mark_seen(
+        self, feed: str, entry_ids: Iterable[str], now: float | None = None
+    ) -> None:
         """Remember entries as processed; prune those older than the seen TTL."""
         now = time.time() if now is None else now
         key = self.keys.seen(feed)
         members = {short_hash(i): now for i in entry_ids}
-        async with self._translate("mark seen"):
-            async with self.r.pipeline(transaction=True) as pipe:
-                if members:
-                    pipe.zadd(key, members)
-                pipe.zremrangebyscore(key, "-inf", now - self.seen_ttl_s)
-                pipe.expire(key, int(self.seen_ttl_s))
-                await pipe.execute()
+        async with self._translate("mark seen"), self.r.pipeline(transaction=True) as pipe:
+            if members:
+                pipe.zadd(key, members)
+            pipe.zremrangebyscore(key, "-inf", now - self.seen_ttl_s)
+            pipe.expire(key, int(self.seen_ttl_s))
+            await pipe.execute()
 
     # -- archive index ------------------------------------------------------------------------
 

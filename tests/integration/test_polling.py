@@ -19,7 +19,9 @@ from monitor.extract.seed_format import SEED_NAME, read_article
 from tests.support.builders import SEEDS, article_page, read_seed, rss
 
 
-def _settings(redis_url: str, archive: Path, feeds: list[dict[str, object]], **extra: object) -> Settings:
+def _settings(
+    redis_url: str, archive: Path, feeds: list[dict[str, object]], **extra: object
+) -> Settings:
     return load_settings(
         None,
         feeds=feeds,
@@ -27,8 +29,14 @@ def _settings(redis_url: str, archive: Path, feeds: list[dict[str, object]], **e
         archive_dir=str(archive),
         data_dir=str(archive.parent / "data"),
         allow_private_hosts=["127.0.0.1"],
-        http={"connect_timeout": 2, "read_timeout": 1.5, "total_timeout": 4, "max_bytes": 300_000,
-              "max_redirects": 3, "backoff_base": 30},
+        http={
+            "connect_timeout": 2,
+            "read_timeout": 1.5,
+            "total_timeout": 4,
+            "max_bytes": 300_000,
+            "max_redirects": 3,
+            "backoff_base": 30,
+        },
         **extra,
     )
 
@@ -53,8 +61,11 @@ def _etag_feed(body: str, etag: str = '"v1"') -> tuple[list[dict[str, str]], obj
         seen_headers.append(dict(request.headers))
         if request.headers.get("If-None-Match") == etag:
             return Response(status=304, headers={"ETag": etag})
-        return Response(body, content_type="application/rss+xml", headers={"ETag": etag,
-                        "Last-Modified": "Fri, 20 Nov 2026 12:00:00 GMT"})
+        return Response(
+            body,
+            content_type="application/rss+xml",
+            headers={"ETag": etag, "Last-Modified": "Fri, 20 Nov 2026 12:00:00 GMT"},
+        )
 
     return seen_headers, handler
 
@@ -63,12 +74,21 @@ def _archived(archive: Path) -> list[Path]:
     return sorted(archive.rglob("*.txt"))
 
 
-def test_first_poll_archives_every_item_in_seed_format(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
+def test_first_poll_archives_every_item_in_seed_format(
+    httpserver: HTTPServer, redis_url: str, archive: Path
+) -> None:
     """Every new item becomes a seed-format file whose text matches the page's article text."""
     seeds = _serve_seeds(httpserver)
-    items = [{"title": t, "link": httpserver.url_for(f"/news/{n}?utm_source=rss")} for n, (t, _) in enumerate(seeds)]
-    httpserver.expect_request("/feed.xml").respond_with_data(rss(items), content_type="application/rss+xml")
-    settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed.xml"), "name": "local"}])
+    items = [
+        {"title": t, "link": httpserver.url_for(f"/news/{n}?utm_source=rss")}
+        for n, (t, _) in enumerate(seeds)
+    ]
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        rss(items), content_type="application/rss+xml"
+    )
+    settings = _settings(
+        redis_url, archive, [{"url": httpserver.url_for("/feed.xml"), "name": "local"}]
+    )
 
     outcomes = asyncio.run(run_once(settings))
 
@@ -88,13 +108,26 @@ def test_first_poll_archives_every_item_in_seed_format(httpserver: HTTPServer, r
         meta = json.loads(path.with_suffix(".json").read_text())
         assert meta["feed"] == "local"
         assert "utm_source" not in meta["canonical_url"]
-        assert set(meta) >= {"url", "canonical_url", "feed", "source", "published", "fetched", "language", "title"}
+        assert set(meta) >= {
+            "url",
+            "canonical_url",
+            "feed",
+            "source",
+            "published",
+            "fetched",
+            "language",
+            "title",
+        }
 
 
-def test_second_poll_is_conditional_and_archives_nothing(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
+def test_second_poll_is_conditional_and_archives_nothing(
+    httpserver: HTTPServer, redis_url: str, archive: Path
+) -> None:
     """The second poll sends If-None-Match/If-Modified-Since, gets 304, archives nothing."""
     seeds = _serve_seeds(httpserver)
-    items = [{"title": t, "link": httpserver.url_for(f"/news/{n}")} for n, (t, _) in enumerate(seeds)]
+    items = [
+        {"title": t, "link": httpserver.url_for(f"/news/{n}")} for n, (t, _) in enumerate(seeds)
+    ]
     headers, handler = _etag_feed(rss(items))
     httpserver.expect_request("/feed.xml").respond_with_handler(handler)  # type: ignore[arg-type]
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed.xml")}])
@@ -111,7 +144,9 @@ def test_second_poll_is_conditional_and_archives_nothing(httpserver: HTTPServer,
 def test_restart_does_not_rearchive(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
     """A server without validators serving the same items again: nothing is archived twice."""
     seeds = _serve_seeds(httpserver)
-    items = [{"title": t, "link": httpserver.url_for(f"/news/{n}")} for n, (t, _) in enumerate(seeds)]
+    items = [
+        {"title": t, "link": httpserver.url_for(f"/news/{n}")} for n, (t, _) in enumerate(seeds)
+    ]
     bodies = iter([rss(items), rss(items, title="Example feed (changed)")])
     httpserver.expect_request("/feed.xml").respond_with_handler(
         lambda _r: Response(next(bodies), content_type="application/rss+xml")
@@ -125,14 +160,22 @@ def test_restart_does_not_rearchive(httpserver: HTTPServer, redis_url: str, arch
     assert len(_archived(archive)) == 5
 
 
-def test_same_article_in_two_feeds_is_archived_once(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
+def test_same_article_in_two_feeds_is_archived_once(
+    httpserver: HTTPServer, redis_url: str, archive: Path
+) -> None:
     """Two feeds linking the same canonical URL (different tracking params) archive it once."""
     title, paragraphs = read_seed(sorted(SEEDS.glob("*.txt"))[0])
-    httpserver.expect_request("/a").respond_with_data(article_page(title, paragraphs), content_type="text/html")
+    httpserver.expect_request("/a").respond_with_data(
+        article_page(title, paragraphs), content_type="text/html"
+    )
     for name, query in (("/f1", "?utm_source=a"), ("/f2", "?utm_medium=b&fbclid=x")):
         httpserver.expect_request(name).respond_with_data(
-            rss([{"title": title, "link": httpserver.url_for("/a") + query}]), content_type="application/rss+xml")
-    settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/f1")}, {"url": httpserver.url_for("/f2")}])
+            rss([{"title": title, "link": httpserver.url_for("/a") + query}]),
+            content_type="application/rss+xml",
+        )
+    settings = _settings(
+        redis_url, archive, [{"url": httpserver.url_for("/f1")}, {"url": httpserver.url_for("/f2")}]
+    )
 
     asyncio.run(run_once(settings))
 
@@ -145,15 +188,26 @@ def _bad_feeds(httpserver: HTTPServer) -> dict[str, str]:
         return Response(rss([]), content_type="application/rss+xml")
 
     def huge(_request: Request) -> Response:
-        return Response(rss([{"title": "x" * 400_000, "link": "http://127.0.0.1/x"}]), content_type="application/rss+xml")
+        return Response(
+            rss([{"title": "x" * 400_000, "link": "http://127.0.0.1/x"}]),
+            content_type="application/rss+xml",
+        )
 
-    httpserver.expect_request("/malformed").respond_with_data("<rss><channel><item><title>broken", content_type="application/rss+xml")
+    httpserver.expect_request("/malformed").respond_with_data(
+        "<rss><channel><item><title>broken", content_type="application/rss+xml"
+    )
     httpserver.expect_request("/empty").respond_with_data("", content_type="application/rss+xml")
-    httpserver.expect_request("/html").respond_with_data("<!DOCTYPE html><html><body><p>Hello</p></body></html>", content_type="text/html")
+    httpserver.expect_request("/html").respond_with_data(
+        "<!DOCTYPE html><html><body><p>Hello</p></body></html>", content_type="text/html"
+    )
     httpserver.expect_request("/huge").respond_with_handler(huge)
     httpserver.expect_request("/slow").respond_with_handler(slow)
-    httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop2"})
-    httpserver.expect_request("/loop2").respond_with_data("", status=302, headers={"Location": "/loop"})
+    httpserver.expect_request("/loop").respond_with_data(
+        "", status=302, headers={"Location": "/loop2"}
+    )
+    httpserver.expect_request("/loop2").respond_with_data(
+        "", status=302, headers={"Location": "/loop"}
+    )
     httpserver.expect_request("/gone").respond_with_data("not here", status=404)
     return {
         "/malformed": "not a usable feed",
@@ -166,14 +220,22 @@ def _bad_feeds(httpserver: HTTPServer) -> dict[str, str]:
     }
 
 
-def test_bad_feeds_give_reasons_and_good_feeds_carry_on(httpserver: HTTPServer, redis_url: str, archive: Path, sync_redis: object) -> None:
+def test_bad_feeds_give_reasons_and_good_feeds_carry_on(
+    httpserver: HTTPServer, redis_url: str, archive: Path, sync_redis: object
+) -> None:
     """Malformed, empty, HTML, oversized, slow and looping feeds fail with a reason each; the good one archives."""
     expected = _bad_feeds(httpserver)
     title, paragraphs = read_seed(sorted(SEEDS.glob("*.txt"))[1])
-    httpserver.expect_request("/good-article").respond_with_data(article_page(title, paragraphs), content_type="text/html")
+    httpserver.expect_request("/good-article").respond_with_data(
+        article_page(title, paragraphs), content_type="text/html"
+    )
     httpserver.expect_request("/good").respond_with_data(
-        gzip.compress(rss([{"title": title, "link": httpserver.url_for("/good-article")}]).encode()),
-        content_type="application/rss+xml", headers={"Content-Encoding": "gzip"})
+        gzip.compress(
+            rss([{"title": title, "link": httpserver.url_for("/good-article")}]).encode()
+        ),
+        content_type="application/rss+xml",
+        headers={"Content-Encoding": "gzip"},
+    )
     feeds = [{"url": httpserver.url_for(p), "name": p} for p in [*expected, "/good"]]
     settings = _settings(redis_url, archive, feeds)
 
@@ -200,7 +262,9 @@ def test_bad_feeds_give_reasons_and_good_feeds_carry_on(httpserver: HTTPServer, 
 
 def test_retry_after_is_honoured(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
     """A 429 with Retry-After: 7200 defers the next attempt at least that long."""
-    httpserver.expect_request("/busy").respond_with_data("slow down", status=429, headers={"Retry-After": "7200"})
+    httpserver.expect_request("/busy").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "7200"}
+    )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/busy"), "name": "busy"}])
 
     asyncio.run(run_once(settings))
@@ -217,27 +281,44 @@ def test_retry_after_is_honoured(httpserver: HTTPServer, redis_url: str, archive
     assert asyncio.run(state()) >= time.time() + 7000
 
 
-def test_article_404_falls_back_to_feed_summary(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
+def test_article_404_falls_back_to_feed_summary(
+    httpserver: HTTPServer, redis_url: str, archive: Path
+) -> None:
     """When the page 404s, the feed's own summary becomes the article text."""
     summary = "<p>Beijing and Washington met on Tuesday.</p><p>The talks covered chips.</p>"
     httpserver.expect_request("/missing").respond_with_data("nope", status=404)
     httpserver.expect_request("/feed").respond_with_data(
         rss([{"title": "Talks held", "link": httpserver.url_for("/missing"), "summary": summary}]),
-        content_type="application/rss+xml")
+        content_type="application/rss+xml",
+    )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed")}])
 
     asyncio.run(run_once(settings))
 
     [path] = _archived(archive)
-    assert path.read_text(encoding="utf-8") == "Talks held\nBeijing and Washington met on Tuesday.\nThe talks covered chips.\n"
+    assert (
+        path.read_text(encoding="utf-8")
+        == "Talks held\nBeijing and Washington met on Tuesday.\nThe talks covered chips.\n"
+    )
     assert json.loads(path.with_suffix(".json").read_text())["extraction"] == "feed"
 
 
-def test_private_address_article_link_is_refused(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
+def test_private_address_article_link_is_refused(
+    httpserver: HTTPServer, redis_url: str, archive: Path
+) -> None:
     """A link to the cloud metadata address is never fetched; the feed text is used instead."""
     httpserver.expect_request("/feed").respond_with_data(
-        rss([{"title": "Sneaky", "link": "http://169.254.169.254/latest/meta-data/", "summary": "Feed text only."}]),
-        content_type="application/rss+xml")
+        rss(
+            [
+                {
+                    "title": "Sneaky",
+                    "link": "http://169.254.169.254/latest/meta-data/",
+                    "summary": "Feed text only.",
+                }
+            ]
+        ),
+        content_type="application/rss+xml",
+    )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed")}])
 
     asyncio.run(run_once(settings))
@@ -249,22 +330,39 @@ def test_private_address_article_link_is_refused(httpserver: HTTPServer, redis_u
 @pytest.mark.parametrize(
     ("fmt", "body", "ctype"),
     [
-        ("atom", '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
-                 '<entry><id>urn:1</id><title>One</title><link href="{link}"/><summary>S</summary>'
-                 "<updated>2026-11-20T10:00:00Z</updated></entry></feed>", "application/atom+xml"),
-        ("rss1", '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-                 'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>R</title></channel>'
-                 '<item rdf:about="{link}"><title>One</title><link>{link}</link><description>S</description></item></rdf:RDF>',
-         "application/rdf+xml"),
-        ("json", '{{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": '
-                 '[{{"id": "1", "url": "{link}", "title": "One", "content_text": "S"}}]}}', "application/feed+json"),
+        (
+            "atom",
+            '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+            '<entry><id>urn:1</id><title>One</title><link href="{link}"/><summary>S</summary>'
+            "<updated>2026-11-20T10:00:00Z</updated></entry></feed>",
+            "application/atom+xml",
+        ),
+        (
+            "rss1",
+            '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>R</title></channel>'
+            '<item rdf:about="{link}"><title>One</title><link>{link}</link><description>S</description></item></rdf:RDF>',
+            "application/rdf+xml",
+        ),
+        (
+            "json",
+            '{{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": '
+            '[{{"id": "1", "url": "{link}", "title": "One", "content_text": "S"}}]}}',
+            "application/feed+json",
+        ),
     ],
 )
-def test_feed_formats(httpserver: HTTPServer, redis_url: str, archive: Path, fmt: str, body: str, ctype: str) -> None:
+def test_feed_formats(
+    httpserver: HTTPServer, redis_url: str, archive: Path, fmt: str, body: str, ctype: str
+) -> None:
     """Atom, RSS 1.0 and JSON Feed items are archived too."""
     title, paragraphs = read_seed(sorted(SEEDS.glob("*.txt"))[2])
-    httpserver.expect_request("/p").respond_with_data(article_page(title, paragraphs), content_type="text/html")
-    httpserver.expect_request("/feed").respond_with_data(body.format(link=httpserver.url_for("/p")), content_type=ctype)
+    httpserver.expect_request("/p").respond_with_data(
+        article_page(title, paragraphs), content_type="text/html"
+    )
+    httpserver.expect_request("/feed").respond_with_data(
+        body.format(link=httpserver.url_for("/p")), content_type=ctype
+    )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed")}])
 
     outcomes = asyncio.run(run_once(settings))

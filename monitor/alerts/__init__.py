@@ -1,0 +1,1 @@
+"""Stage 4: stories, dedup, corroboration, the outbox and delivery."""

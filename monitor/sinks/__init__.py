@@ -1,0 +1,1 @@
+"""Stage 5: where alerts go (Slack, email, JSONL/console)."""
