@@ -74,3 +74,72 @@ class PollOutcome:
     error: str | None = None
     duration_s: float = 0.0
     articles: tuple[Article, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class TermHit:
+    """A matched term: the rule's term, the text it matched, offsets in the document text."""
+
+    term: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why an event matched: the sentence and the terms found in it."""
+
+    event: str
+    sentence: str
+    start: int  # sentence offsets in the document text (headline + "\n" + body, NFKC)
+    end: int
+    field: str  # "title" or "body"
+    terms: tuple[TermHit, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form; term offsets are relative to the sentence."""
+        return {
+            "event": self.event,
+            "sentence": self.sentence,
+            "field": self.field,
+            "offset": self.start,
+            "terms": [
+                {"term": t.term, "text": t.text, "start": t.start - self.start, "end": t.end - self.start}
+                for t in self.terms
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Veto:
+    """A near miss: an event's terms co-occurred, but a qualifier (or exclusion) vetoed it."""
+
+    event: str
+    sentence: str
+    start: int
+    qualifier: str  # hedged / negated / historical / proposed / excluded
+    cue: str
+    cue_start: int
+    terms: tuple[TermHit, ...]
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """A rule that holds for an article, with the evidence that made it hold."""
+
+    rule: str
+    title: str
+    severity: str
+    tags: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Everything the rules found in one article."""
+
+    events: dict[str, tuple[Evidence, ...]]
+    rules: tuple[RuleMatch, ...]
+    vetoes: tuple[Veto, ...]
+    text: str  # the document text offsets refer to

@@ -1,0 +1,68 @@
+"""Run every inline example of every event and rule (semgrep's ruleid/ok idea, in the file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor.models import MatchResult
+from monitor.rules.matcher import Matcher
+
+
+@dataclass(frozen=True)
+class ExampleCase:
+    """One inline example: which definition, which way, which text."""
+
+    kind: str  # "event" or "rule"
+    target: str
+    expect: str  # "match" or "no_match"
+    index: int
+    text: str
+
+    @property
+    def id(self) -> str:
+        """Test id like `us-china-hotline/no_match/3`."""
+        return f"{self.target}/{self.expect}/{self.index}"
+
+
+@dataclass(frozen=True)
+class ExampleOutcome:
+    """An example and what the matcher made of it."""
+
+    case: ExampleCase
+    passed: bool
+    result: MatchResult
+
+
+def split_snippet(text: str) -> tuple[str, str]:
+    """One line: body text with no headline. Several lines: headline, then body."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return "", text.strip()
+    return lines[0], "\n".join(lines[1:])
+
+
+def example_cases(matcher: Matcher) -> list[ExampleCase]:
+    """Every example in the rule set, events first."""
+    cases = []
+    for name, located in matcher.ruleset.events.items():
+        ex = located.value.examples
+        cases += [ExampleCase("event", name, "match", i, t) for i, t in enumerate(ex.match)]
+        cases += [ExampleCase("event", name, "no_match", i, t) for i, t in enumerate(ex.no_match)]
+    for rule_id, located in matcher.ruleset.rules.items():
+        ex = located.value.examples
+        cases += [ExampleCase("rule", rule_id, "match", i, t) for i, t in enumerate(ex.match)]
+        cases += [ExampleCase("rule", rule_id, "no_match", i, t) for i, t in enumerate(ex.no_match)]
+    return cases
+
+
+def run_case(matcher: Matcher, case: ExampleCase, ref_year: int | None = None) -> ExampleOutcome:
+    """Match one example and judge it."""
+    title, body = split_snippet(case.text)
+    result = matcher.match(title, body, ref_year=ref_year)
+    hit = case.target in result.events if case.kind == "event" else any(r.rule == case.target for r in result.rules)
+    return ExampleOutcome(case, hit == (case.expect == "match"), result)
+
+
+def run_examples(matcher: Matcher, ref_year: int | None = None) -> list[ExampleOutcome]:
+    """Run them all."""
+    return [run_case(matcher, c, ref_year) for c in example_cases(matcher)]

@@ -1,0 +1,217 @@
+"""Evaluate compiled rules on an article: hits -> clause candidates -> qualifiers -> rules."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.models import Article, Evidence, MatchResult, RuleMatch, TermHit, Veto
+from monitor.rules.compiler import Compiled, CompiledEvent, compile_rules, rule_atoms_for
+from monitor.rules.condition import Event, evaluate
+from monitor.rules.loader import RuleSet, load_rules
+from monitor.rules.qualifiers import past_years
+from monitor.rules.text import Doc
+
+
+@dataclass(frozen=True)
+class _Hit:
+    tid: int
+    start: int
+    end: int
+    word: int
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+class Matcher:
+    """Rules compiled once; `match()` is pure and cheap per article."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.c: Compiled = compile_rules(ruleset)
+
+    @classmethod
+    def from_path(cls, path: Path) -> Matcher:
+        """Load, validate and compile rules from a file or folder."""
+        return cls(load_rules(path))
+
+    # -- scanning -----------------------------------------------------------------------------
+
+    def _scan(self, doc: Doc) -> list[_Hit]:
+        c = self.c
+        text, display = doc.folded, doc.display
+        n = len(text)
+        hits: list[_Hit] = []
+        if c.automaton is not None:
+            for end_idx, (length, tids) in c.automaton.iter(text):
+                start, end = end_idx - length + 1, end_idx + 1
+                for tid in tids:
+                    term = c.terms[tid]
+                    if not term.cjk:
+                        if not term.suffix and start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
+                            continue
+                        if not term.prefix and end < n and _is_word_char(text[end]) and _is_word_char(text[end - 1]):
+                            continue
+                    if term.exact is not None and display[start:end] != term.exact:
+                        continue
+                    hits.append(_Hit(tid, start, end, doc.word_index(start)))
+        if c.regex_set is not None:
+            for idx in c.regex_set.Match(text) or ():
+                tid = c.regex_ids[idx]
+                for m in c.regexes[tid].finditer(text):
+                    if m.end() > m.start():
+                        hits.append(_Hit(tid, m.start(), m.end(), doc.word_index(m.start())))
+        hits.sort(key=lambda h: (h.start, h.end))
+        return hits
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def _term_hit(self, doc: Doc, h: _Hit) -> TermHit:
+        return TermHit(self.c.terms[h.tid].written, doc.display[h.start : h.end], h.start, h.end)
+
+    @staticmethod
+    def _best_combo(groups: list[list[_Hit]]) -> list[_Hit]:
+        best: list[_Hit] = []
+        best_span = None
+        for anchor in groups[0]:
+            combo = [anchor] + [min(g, key=lambda h: abs(h.word - anchor.word)) for g in groups[1:]]
+            words = [h.word for h in combo]
+            span = max(words) - min(words)
+            if best_span is None or span < best_span:
+                best, best_span = combo, span
+        return best
+
+    @staticmethod
+    def _ordered_combo(groups: list[list[_Hit]]) -> list[_Hit]:
+        """Tightest combination with one hit per group, groups in the listed order."""
+        best: list[_Hit] = []
+        for first in groups[0]:
+            combo = [first]
+            for g in groups[1:]:
+                nxt = next((h for h in g if h.start >= combo[-1].end), None)
+                if nxt is None:
+                    break
+                combo.append(nxt)
+            else:
+                if not best or combo[-1].word - combo[0].word < best[-1].word - best[0].word:
+                    best = combo
+        return best
+
+    def _veto(
+        self, ev: CompiledEvent, doc: Doc, clause_idx: int, chosen: list[_Hit], clause_hits: list[_Hit], ref_year: int
+    ) -> tuple[str, str, int] | None:
+        clause = doc.clauses[clause_idx]
+        chosen_ids = {(h.start, h.tid) for h in chosen}
+        for h in clause_hits:
+            if h.tid in ev.none and (h.start, h.tid) not in chosen_ids:
+                return "excluded", doc.display[h.start : h.end], h.start
+        lo = min(h.word for h in chosen) - ev.scope.before
+        hi = max(h.word for h in chosen) + ev.scope.after
+        chosen_spans = [(h.start, h.end) for h in chosen]
+        for h in clause_hits:
+            kinds = self.c.cue_kind.get(h.tid)
+            if not kinds or any(s <= h.start and h.end <= e for s, e in chosen_spans):
+                continue
+            for kind in ev.qualifiers:
+                if kind in kinds and (kind == "historical" or lo <= h.word <= hi):
+                    return kind, doc.display[h.start : h.end], h.start
+        if "historical" in ev.qualifiers:
+            for s, _e, year in past_years(doc.folded[clause.start : clause.end], ref_year):
+                return "historical", year, clause.start + s
+        if "hedged" in ev.qualifiers and doc.display[clause.start : clause.end].rstrip("\"') ").endswith("?"):
+            return "hedged", "?", clause.end - 1
+        return None
+
+    def _events(
+        self, doc: Doc, hits: list[_Hit], ref_year: int
+    ) -> tuple[dict[str, list[Evidence]], list[Veto]]:
+        c = self.c
+        starts = [cl.start for cl in doc.clauses]
+        by_clause: dict[int, list[_Hit]] = defaultdict(list)
+        touched: set[str] = set()
+        for h in hits:
+            i = bisect.bisect_right(starts, h.start) - 1
+            if i >= 0 and h.start < doc.clauses[i].end:
+                by_clause[i].append(h)
+                touched |= c.term_events.get(h.tid, set())
+        found: dict[str, list[Evidence]] = defaultdict(list)
+        vetoes: list[Veto] = []
+        for name in sorted(touched):
+            ev = c.events[name]
+            for ci, chits in by_clause.items():
+                in_title = doc.clauses[ci].start < doc.title_end
+                if (ev.field == "title" and not in_title) or (ev.field == "body" and in_title):
+                    continue
+                groups = [[h for h in chits if h.tid in g] for g in ev.groups]
+                if not all(groups):
+                    continue
+                chosen = self._ordered_combo(groups) if ev.ordered else self._best_combo(groups)
+                words = [h.word for h in chosen]
+                if not chosen or max(words) - min(words) > ev.within:
+                    continue
+                sent = doc.sentences[doc.clause_sentence[ci]]
+                terms = tuple(self._term_hit(doc, h) for h in sorted(chosen, key=lambda h: h.start))
+                veto = self._veto(ev, doc, ci, chosen, chits, ref_year)
+                sentence = doc.display[sent.start : sent.end]
+                if veto is None:
+                    field = "title" if in_title else "body"
+                    found[name].append(Evidence(name, sentence, sent.start, sent.end, field, terms))
+                else:
+                    kind, cue, at = veto
+                    vetoes.append(Veto(name, sentence, sent.start, kind, cue, at, terms))
+        return found, vetoes
+
+    # -- rules ----------------------------------------------------------------------------------
+
+    def _context_has(self, doc: Doc, ev: Evidence, lists_at: dict[str, list[int]], name: str) -> bool:
+        si = bisect.bisect_right([s.start for s in doc.sentences], ev.start) - 1
+        spans = [(0, doc.title_end)]
+        for j in (si - 1, si, si + 1):
+            if 0 <= j < len(doc.sentences):
+                spans.append((doc.sentences[j].start, doc.sentences[j].end))
+        return any(s <= pos < e for pos in lists_at.get(name, ()) for s, e in spans)
+
+    def match(self, title: str, body: str, *, ref_year: int | None = None) -> MatchResult:
+        """Match one article; `ref_year` (the article's year) anchors the `historical` qualifier."""
+        doc = Doc.build(title, body)
+        year = ref_year or datetime.now(UTC).year
+        hits = self._scan(doc)
+        found, vetoes = self._events(doc, hits, year)
+        lists_at: dict[str, list[int]] = defaultdict(list)
+        for h in hits:
+            for name in self.c.list_terms.get(h.tid, ()):
+                lists_at[name].append(h.start)
+        rules = []
+        for rule_id in sorted(rule_atoms_for(set(found), set(lists_at), self.c)):
+            rule = self.c.rules[rule_id]
+            used: list[Evidence] = []
+
+            def event_ok(node: Event, used: list[Evidence] = used) -> bool:
+                ok = [
+                    e
+                    for e in found.get(node.name, ())
+                    if node.context is None
+                    or evaluate(node.context, lambda _n: False, lambda li, e=e: self._context_has(doc, e, lists_at, li))
+                ]
+                used.extend(ok)
+                return bool(ok)
+
+            if evaluate(rule.condition, event_ok, lambda li: li in lists_at):
+                d = rule.definition
+                rules.append(RuleMatch(d.id, d.title, d.severity, tuple(d.tags), tuple(dict.fromkeys(used))))
+        return MatchResult(
+            events={k: tuple(v) for k, v in sorted(found.items())},
+            rules=tuple(rules),
+            vetoes=tuple(vetoes),
+            text=doc.display,
+        )
+
+    def match_article(self, article: Article) -> MatchResult:
+        """Match an Article, anchoring `historical` on its published (else fetched) year."""
+        when = article.published or article.fetched
+        return self.match(article.title, article.body, ref_year=when.year)

@@ -1,0 +1,126 @@
+"""The rule-file format as pydantic models; `monitor rules schema` prints their JSON Schema.
+
+A rule file has four optional sections, shaped on Falco and Sigma:
+
+    lists:       named term lists, reusable across files (`$name` refers to one)
+    qualifiers:  add/remove/replace cues of the built-in qualifiers
+    events:      clause-level detectors of a development, with qualifiers that veto
+    rules:       alerting units: a boolean condition over events and lists, routing, dedup
+
+Terms are strings: `joint statement` (phrase, word-bounded), `issu*` (prefix), `=US`
+(case-sensitive), `re:...` (a linear-time RE2 regex), `$china` (every term of a list).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+QualifierKind = Literal["hedged", "negated", "historical", "proposed"]
+QUALIFIER_KINDS: tuple[QualifierKind, ...] = ("hedged", "negated", "historical", "proposed")
+Severity = Literal["info", "low", "medium", "high", "critical"]
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+
+
+def parse_duration(value: str) -> int:
+    """`90s`, `30m`, `24h`, `7d`, `2w` -> seconds."""
+    m = _DURATION.match(value.strip())
+    if not m:
+        raise ValueError(f"{value!r} is not a duration like 30m, 24h or 7d")
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Examples(_Strict):
+    """Snippets (headline on the first line, then paragraphs) that must / must not match."""
+
+    match: list[str] = Field(default_factory=list)
+    no_match: list[str] = Field(default_factory=list)
+
+
+class QualifierEdit(_Strict):
+    """Tune a built-in qualifier's cue list without code."""
+
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+    replace: list[str] | None = None
+
+
+class Scope(_Strict):
+    """How many words before the first / after the last matched term a qualifier cue may sit."""
+
+    before: int = Field(default=8, ge=0)
+    after: int = Field(default=4, ge=0)
+
+
+class EventDef(_Strict):
+    """A development detected in one clause: every group co-occurs within `within` words."""
+
+    description: str = ""
+    field: Literal["title", "body", "both"] = "both"
+    all: list[list[str] | str] = Field(min_length=1, description="groups; one term of each must occur")
+    within: int = Field(default=12, ge=1, description="max words between the first and last term")
+    ordered: bool = Field(default=False, description="groups must occur in the order listed")
+    none: list[str] = Field(default_factory=list, description="terms that rule the clause out")
+    qualifiers: list[QualifierKind] = Field(default_factory=lambda: list(QUALIFIER_KINDS))
+    scope: Scope = Field(default_factory=Scope)
+    examples: Examples = Field(default_factory=Examples)
+
+
+class Route(_Strict):
+    """Where a rule's alerts go (defaults: the configured Slack channel / email recipients)."""
+
+    slack: str | None = None
+    email: list[str] = Field(default_factory=list)
+
+
+class Dedup(_Strict):
+    """Alertmanager-style grouping: one alert per group within the realert window."""
+
+    realert: str = "24h"
+    group_by: list[str] = Field(default_factory=list)
+    min_sources: int = Field(default=1, ge=1)
+    digest: bool = False
+
+    @field_validator("realert")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class RuleDef(_Strict):
+    """An alerting unit."""
+
+    id: str
+    title: str
+    description: str = ""
+    severity: Severity = "medium"
+    tags: list[str] = Field(default_factory=list)
+    condition: str = Field(description="e.g. `joint_statement_issued with ($us and $china)`")
+    route: Route = Field(default_factory=Route)
+    dedup: Dedup = Field(default_factory=Dedup)
+    follows: str | None = Field(default=None, description="post into this rule's open alert")
+    examples: Examples = Field(default_factory=Examples)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be lower-case letters, digits, '-', '_' or '.'")
+        return value
+
+
+class RuleFile(_Strict):
+    """One YAML rule file."""
+
+    lists: dict[str, list[str]] = Field(default_factory=dict)
+    qualifiers: dict[QualifierKind, QualifierEdit] = Field(default_factory=dict)
+    events: dict[str, EventDef] = Field(default_factory=dict)
+    rules: list[RuleDef] = Field(default_factory=list)
