@@ -64,6 +64,17 @@ def run(
         raise typer.Exit(1) from None
 
 
+def _register() -> None:
+    from monitor.cli_rules import explain_cmd, match, rules_app
+
+    app.add_typer(rules_app, name="rules")
+    app.command("match")(match)
+    app.command("explain")(explain_cmd)
+
+
+_register()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 
 from monitor.models import Evidence, MatchResult, TermHit, Veto
@@ -35,10 +37,14 @@ def veto_text(v: Veto) -> Text:
     return line
 
 
-def explain(result: MatchResult, *, rule: str | None = None, event: str | None = None) -> Text:
-    """Explain why rules/events matched, and which candidates were vetoed and why."""
+def explain(
+    result: MatchResult, *, rule: str | None = None, events: Iterable[str] | None = None
+) -> Text:
+    """Explain why a rule and its events matched, and which candidates were vetoed and why.
+
+    `events` limits the event sections (default: every event with a candidate sentence).
+    """
     out = Text()
-    events = set(result.events)
     if rule is not None:
         hit = next((r for r in result.rules if r.rule == rule), None)
         out.append(f"rule {rule}: ", style="bold")
@@ -47,7 +53,7 @@ def explain(result: MatchResult, *, rule: str | None = None, event: str | None =
             for ev in hit.evidence:
                 out.append(evidence_text(ev))
                 out.append("\n")
-    wanted = {event} if event else events | {v.event for v in result.vetoes}
+    wanted = set(events) if events is not None else set(result.events) | {v.event for v in result.vetoes}
     for name in sorted(wanted):
         evs = result.events.get(name, ())
         vetoes = [v for v in result.vetoes if v.event == name]

@@ -113,13 +113,19 @@ class Matcher:
         lo = min(h.word for h in chosen) - ev.scope.before
         hi = max(h.word for h in chosen) + ev.scope.after
         chosen_spans = [(h.start, h.end) for h in chosen]
+        best: tuple[int, str, _Hit] | None = None  # the cue nearest the matched terms explains best
         for h in clause_hits:
             kinds = self.c.cue_kind.get(h.tid)
             if not kinds or any(s <= h.start and h.end <= e for s, e in chosen_spans):
                 continue
             for kind in ev.qualifiers:
                 if kind in kinds and (kind == "historical" or lo <= h.word <= hi):
-                    return kind, doc.display[h.start : h.end], h.start
+                    distance = min(abs(h.word - c.word) for c in chosen)
+                    if best is None or distance < best[0]:
+                        best = (distance, kind, h)
+        if best is not None:
+            _d, kind, h = best
+            return kind, doc.display[h.start : h.end], h.start
         if "historical" in ev.qualifiers:
             for s, _e, year in past_years(doc.folded[clause.start : clause.end], ref_year):
                 return "historical", year, clause.start + s

@@ -1,0 +1,175 @@
+"""`monitor rules ...`, `monitor match`, `monitor explain`: the analyst's commands (no Redis)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from monitor.errors import RuleError
+from monitor.extract.seed_format import iter_text_files, read_article
+from monitor.models import MatchResult
+from monitor.rules.evaluate import micro, read_labels, score
+from monitor.rules.examples import run_examples
+from monitor.rules.explain import explain
+from monitor.rules.matcher import Matcher
+from monitor.rules.schema import RuleFile
+
+rules_app = typer.Typer(no_args_is_help=True, help="Validate, test, document and evaluate rules.")
+RulesArg = Annotated[Path, typer.Argument(help="rule file or folder")]
+RulesOpt = Annotated[Path, typer.Option("--rules", "-r", help="rule file or folder")]
+
+
+def _console(err: bool = False) -> Console:
+    return Console(stderr=err, highlight=False, soft_wrap=True)
+
+
+def load_matcher(path: Path) -> Matcher:
+    """Load rules or exit 1 listing every problem as file:line."""
+    try:
+        return Matcher.from_path(path)
+    except RuleError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s) in rules at {path}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _explain_id(m: Matcher, result: MatchResult, target: str) -> Text:
+    """Explain a rule (with the events its condition uses) or a single event."""
+    if target in m.c.rules:
+        return explain(result, rule=target, events=sorted(m.c.rules[target].events))
+    return explain(result, events=[target])
+
+
+@rules_app.command("check")
+def check(path: RulesArg = Path("rules")) -> None:
+    """Validate rule files; exit 1 with `file:line: what is wrong` for each problem."""
+    m = load_matcher(path)
+    typer.echo(f"ok: {len(m.ruleset.files)} file(s), {len(m.ruleset.lists)} lists, {len(m.ruleset.events)} events, {len(m.ruleset.rules)} rules")
+
+
+@rules_app.command("test")
+def test(path: RulesArg = Path("rules")) -> None:
+    """Run every inline example; print each failure with its explanation."""
+    m = load_matcher(path)
+    outcomes = run_examples(m)
+    failed = [o for o in outcomes if not o.passed]
+    console = _console()
+    for o in failed:
+        where = (m.ruleset.events if o.case.kind == "event" else m.ruleset.rules)[o.case.target].where
+        console.print(f"[bold red]FAIL[/] {where} {o.case.kind} {o.case.id}: expected {o.case.expect}")
+        console.print("  " + o.case.text.replace("\n", "\n  "))
+        console.print(_explain_id(m, o.result, o.case.target))
+    typer.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@rules_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of rule files (for editors' YAML language servers)."""
+    doc = RuleFile.model_json_schema()
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "monitor rule file"
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def _match_files(m: Matcher, paths: list[Path]) -> dict[str, tuple[Path, MatchResult]]:
+    out: dict[str, tuple[Path, MatchResult]] = {}
+    for file in iter_text_files(paths):
+        out[str(file)] = (file, m.match_article(read_article(file)))
+    return out
+
+
+@rules_app.command("eval")
+def eval_(
+    paths: Annotated[list[Path], typer.Argument(help="seed-format files or folders")],
+    labels: Annotated[Path, typer.Option("--labels", "-l", help='JSON: [{"file": name, "labels": [ids]}]')],
+    rules: RulesOpt = Path("rules"),
+) -> None:
+    """Precision and recall per event and per rule, with false positives/negatives explained."""
+    m = load_matcher(rules)
+    try:
+        wanted = read_labels(labels)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    matched = _match_files(m, paths)
+    by_name = {p.name: r for p, r in matched.values()}
+    missing = sorted(set(wanted) - set(by_name))
+    if missing:
+        typer.echo(f"error: labelled files not found: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    ids = set(m.ruleset.events) | set(m.ruleset.rules)
+    scores = score(by_name, wanted, ids)
+    console = _console()
+    console.print(f"{'id':34} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7}")
+    for i, s in scores.items():
+        console.print(f"{i:34} {s.tp:4} {len(s.fp):4} {len(s.fn):4} {s.precision:9.3f} {s.recall:7.3f}")
+    total = micro(scores)
+    console.print(f"{'ALL (micro)':34} {total.tp:4} {len(total.fp):4} {len(total.fn):4} {total.precision:9.3f} {total.recall:7.3f}")
+    for i, s in scores.items():
+        for name in s.fp:
+            console.print(f"\n[bold red]false positive[/] {i} in {name}")
+            console.print(_explain_id(m, by_name[name], i))
+        for name in s.fn:
+            console.print(f"\n[bold yellow]false negative[/] {i} in {name}")
+            console.print(_explain_id(m, by_name[name], i))
+
+
+def result_json(path: Path, result: MatchResult, title: str) -> dict[str, object]:
+    """The `match --format jsonl` contract: one object per file."""
+    return {
+        "path": str(path),
+        "title": title,
+        "events": [{"id": k, "evidence": [e.as_dict() for e in v]} for k, v in result.events.items()],
+        "rules": [{"id": r.rule, "evidence": [e.as_dict() for e in r.evidence]} for r in result.rules],
+    }
+
+
+def match(
+    paths: Annotated[list[Path], typer.Argument(help="seed-format files or folders (recursive)")],
+    rules: RulesOpt = Path("rules"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or text")] = "text",
+) -> None:
+    """Evaluate rules over seed-format files: backtest a rule over an archive."""
+    if fmt not in ("jsonl", "text"):
+        typer.echo("error: --format must be jsonl or text", err=True)
+        raise typer.Exit(2)
+    m = load_matcher(rules)
+    console = _console()
+    files = list(iter_text_files(paths))
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        typer.echo(f"error: no such file or folder: {', '.join(map(str, missing))}", err=True)
+        raise typer.Exit(2)
+    for file in files:
+        article = read_article(file)
+        result = m.match_article(article)
+        if fmt == "jsonl":
+            typer.echo(json.dumps(result_json(file, result, article.title), ensure_ascii=False))
+            continue
+        names = ", ".join(r.rule for r in result.rules) or "-"
+        console.print(f"{file}: rules: {names}; events: {', '.join(result.events) or '-'}")
+
+
+def explain_cmd(
+    rule_id: Annotated[str, typer.Argument(help="rule (or event) id")],
+    file: Annotated[Path, typer.Argument(help="seed-format file")],
+    rules: RulesOpt = Path("rules"),
+) -> None:
+    """Explain why a rule (or event) did or did not match a file."""
+    m = load_matcher(rules)
+    if rule_id not in m.ruleset.rules and rule_id not in m.ruleset.events:
+        typer.echo(f"error: no rule or event {rule_id!r} in {rules}", err=True)
+        raise typer.Exit(2)
+    if not file.exists():
+        typer.echo(f"error: no such file: {file}", err=True)
+        raise typer.Exit(2)
+    result = m.match_article(read_article(file))
+    _console().print(_explain_id(m, result, rule_id))
