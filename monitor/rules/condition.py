@@ -7,8 +7,8 @@
     atom    := "(" expr ")" | "any of" "(" names ")" | N "of" "(" names ")"
              | EVENT ["with" "(" listexpr ")" | "with" "$list"] | "$list"
 
-`EVENT with (...)` holds when one of the event's evidence sentences, with its neighbours
-and the headline, satisfies the list expression (e.g. both `$us` and `$china` occur there).
+`EVENT with (...)` holds when one of the event's evidence sentences, with the sentence
+before it and the headline, satisfies the list expression (e.g. both `$us` and `$china` occur there).
 `$list` alone holds when a term of the list occurs anywhere in the article.
 """
 

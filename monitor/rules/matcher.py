@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,9 @@ from monitor.rules.condition import Event, evaluate
 from monitor.rules.loader import RuleSet, load_rules
 from monitor.rules.qualifiers import past_years
 from monitor.rules.text import Doc
+
+
+_RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose)\b")
 
 
 @dataclass(frozen=True)
@@ -113,10 +117,18 @@ class Matcher:
         lo = min(h.word for h in chosen) - ev.scope.before
         hi = max(h.word for h in chosen) + ev.scope.after
         chosen_spans = [(h.start, h.end) for h in chosen]
+        span_end = max(h.end for h in chosen)
+
+        def in_relative_clause(pos: int) -> bool:
+            # "a channel that Beijing suspended years ago": the cue describes the noun
+            return pos > span_end and bool(_RELATIVE.search(doc.folded, span_end, pos))
+
         best: tuple[int, str, _Hit] | None = None  # the cue nearest the matched terms explains best
         for h in clause_hits:
             kinds = self.c.cue_kind.get(h.tid)
             if not kinds or any(s <= h.start and h.end <= e for s, e in chosen_spans):
+                continue
+            if in_relative_clause(h.start):
                 continue
             for kind in ev.qualifiers:
                 if kind in kinds and (kind == "historical" or lo <= h.word <= hi):
@@ -128,7 +140,8 @@ class Matcher:
             return kind, doc.display[h.start : h.end], h.start
         if "historical" in ev.qualifiers:
             for s, _e, year in past_years(doc.folded[clause.start : clause.end], ref_year):
-                return "historical", year, clause.start + s
+                if not in_relative_clause(clause.start + s):
+                    return "historical", year, clause.start + s
         if "hedged" in ev.qualifiers and doc.display[clause.start : clause.end].rstrip("\"') ").endswith("?"):
             return "hedged", "?", clause.end - 1
         return None
@@ -177,7 +190,7 @@ class Matcher:
     def _context_has(self, doc: Doc, ev: Evidence, lists_at: dict[str, list[int]], name: str) -> bool:
         si = bisect.bisect_right([s.start for s in doc.sentences], ev.start) - 1
         spans = [(0, doc.title_end)]
-        for j in (si - 1, si, si + 1):
+        for j in (si - 1, si):  # the sentence and the one before it, plus the headline
             if 0 <= j < len(doc.sentences):
                 spans.append((doc.sentences[j].start, doc.sentences[j].end))
         return any(s <= pos < e for pos in lists_at.get(name, ()) for s, e in spans)

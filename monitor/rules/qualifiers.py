@@ -19,7 +19,8 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "called for", "call for", "calling for", "urged", "urges", "urge", "urging", "watch for",
         "hopes", "hope to", "hoping", "seek", "seeks", "seeking", "aim to", "aims to", "rumor*",
         "rumour*", "speculat*", "perhaps", "maybe", "would-be", "asked", "asks", "pushing for",
-        "pressing for", "could see", "envisag*", "envision*",
+        "pressing for", "could see", "envisag*", "envision*", "ought to", "must", "need to",
+        "needs to", "has to", "have to",
         "是否", "可能", "拟", "或将", "有望", "考虑", "呼吁", "希望", "预计", "敦促", "或许", "设想",
     ),
     "negated": (
@@ -42,6 +43,8 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "plan", "plans", "planned", "planning", "proposal", "proposals", "proposed", "proposes",
         "propose", "will", "shall", "set to", "slated", "scheduled", "upcoming", "next week",
         "next month", "next year", "later this", "intend*", "prepared to", "ready to",
+        "preparing to", "prepares to", "poised to", "about to", "on the verge of", "in talks to",
+        "moving to", "looking to", "getting ready",
         "willing to", "open to", "discuss", "discussed", "discusses", "discussing",
         "discussion", "discussions", "signaled", "signalled", "signals", "floated", "pitched",
         "idea of", "push for", "draft", "drafting", "negotiating", "working on", "agenda",

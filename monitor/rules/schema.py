@@ -56,7 +56,7 @@ class Scope(_Strict):
     """How many words before the first / after the last matched term a qualifier cue may sit."""
 
     before: int = Field(default=8, ge=0)
-    after: int = Field(default=4, ge=0)
+    after: int = Field(default=2, ge=0)
 
 
 class EventDef(_Strict):
