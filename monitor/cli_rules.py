@@ -50,7 +50,9 @@ def _explain_id(m: Matcher, result: MatchResult, target: str) -> Text:
 def check(path: RulesArg = Path("rules")) -> None:
     """Validate rule files; exit 1 with `file:line: what is wrong` for each problem."""
     m = load_matcher(path)
-    typer.echo(f"ok: {len(m.ruleset.files)} file(s), {len(m.ruleset.lists)} lists, {len(m.ruleset.events)} events, {len(m.ruleset.rules)} rules")
+    typer.echo(
+        f"ok: {len(m.ruleset.files)} file(s), {len(m.ruleset.lists)} lists, {len(m.ruleset.events)} events, {len(m.ruleset.rules)} rules"
+    )
 
 
 @rules_app.command("test")
@@ -61,8 +63,12 @@ def test(path: RulesArg = Path("rules")) -> None:
     failed = [o for o in outcomes if not o.passed]
     console = _console()
     for o in failed:
-        where = (m.ruleset.events if o.case.kind == "event" else m.ruleset.rules)[o.case.target].where
-        console.print(f"[bold red]FAIL[/] {where} {o.case.kind} {o.case.id}: expected {o.case.expect}")
+        where = (m.ruleset.events if o.case.kind == "event" else m.ruleset.rules)[
+            o.case.target
+        ].where
+        console.print(
+            f"[bold red]FAIL[/] {where} {o.case.kind} {o.case.id}: expected {o.case.expect}"
+        )
         console.print("  " + o.case.text.replace("\n", "\n  "))
         console.print(_explain_id(m, o.result, o.case.target))
     typer.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
@@ -89,7 +95,9 @@ def _match_files(m: Matcher, paths: list[Path]) -> dict[str, tuple[Path, MatchRe
 @rules_app.command("eval")
 def eval_(
     paths: Annotated[list[Path], typer.Argument(help="seed-format files or folders")],
-    labels: Annotated[Path, typer.Option("--labels", "-l", help='JSON: [{"file": name, "labels": [ids]}]')],
+    labels: Annotated[
+        Path, typer.Option("--labels", "-l", help='JSON: [{"file": name, "labels": [ids]}]')
+    ],
     rules: RulesOpt = Path("rules"),
 ) -> None:
     """Precision and recall per event and per rule, with false positives/negatives explained."""
@@ -110,9 +118,13 @@ def eval_(
     console = _console()
     console.print(f"{'id':34} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7}")
     for i, s in scores.items():
-        console.print(f"{i:34} {s.tp:4} {len(s.fp):4} {len(s.fn):4} {s.precision:9.3f} {s.recall:7.3f}")
+        console.print(
+            f"{i:34} {s.tp:4} {len(s.fp):4} {len(s.fn):4} {s.precision:9.3f} {s.recall:7.3f}"
+        )
     total = micro(scores)
-    console.print(f"{'ALL (micro)':34} {total.tp:4} {len(total.fp):4} {len(total.fn):4} {total.precision:9.3f} {total.recall:7.3f}")
+    console.print(
+        f"{'ALL (micro)':34} {total.tp:4} {len(total.fp):4} {len(total.fn):4} {total.precision:9.3f} {total.recall:7.3f}"
+    )
     for i, s in scores.items():
         for name in s.fp:
             console.print(f"\n[bold red]false positive[/] {i} in {name}")
@@ -127,8 +139,12 @@ def result_json(path: Path, result: MatchResult, title: str) -> dict[str, object
     return {
         "path": str(path),
         "title": title,
-        "events": [{"id": k, "evidence": [e.as_dict() for e in v]} for k, v in result.events.items()],
-        "rules": [{"id": r.rule, "evidence": [e.as_dict() for e in r.evidence]} for r in result.rules],
+        "events": [
+            {"id": k, "evidence": [e.as_dict() for e in v]} for k, v in result.events.items()
+        ],
+        "rules": [
+            {"id": r.rule, "evidence": [e.as_dict() for e in r.evidence]} for r in result.rules
+        ],
     }
 
 

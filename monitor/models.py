@@ -105,7 +105,12 @@ class Evidence:
             "field": self.field,
             "offset": self.start,
             "terms": [
-                {"term": t.term, "text": t.text, "start": t.start - self.start, "end": t.end - self.start}
+                {
+                    "term": t.term,
+                    "text": t.text,
+                    "start": t.start - self.start,
+                    "end": t.end - self.start,
+                }
                 for t in self.terms
             ],
         }

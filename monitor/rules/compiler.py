@@ -18,7 +18,7 @@ import re2
 from monitor.rules.condition import Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
 from monitor.rules.qualifiers import cue_lists
-from monitor.rules.schema import QUALIFIER_KINDS, QualifierKind, RuleDef, Scope
+from monitor.rules.schema import QualifierKind, RuleDef, Scope
 from monitor.rules.text import fold, is_cjk
 
 
@@ -50,7 +50,14 @@ def parse_term(written: str) -> Term:
     from monitor.rules.text import display_form
 
     body = display_form(body)
-    return Term(written, fold(body), prefix, suffix, display_form(exact).strip("*") if exact else None, is_cjk(body))
+    return Term(
+        written,
+        fold(body),
+        prefix,
+        suffix,
+        display_form(exact).strip("*") if exact else None,
+        is_cjk(body),
+    )
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,14 @@ class _Builder:
             ev = located.value
             groups = tuple(self.expand([g] if isinstance(g, str) else g) for g in ev.all)
             c.events[name] = CompiledEvent(
-                name, groups, self.expand(ev.none), ev.within, ev.ordered, ev.field, tuple(ev.qualifiers), ev.scope
+                name,
+                groups,
+                self.expand(ev.none),
+                ev.within,
+                ev.ordered,
+                ev.field,
+                tuple(ev.qualifiers),
+                ev.scope,
             )
             for group in groups:
                 for tid in group:
@@ -140,11 +154,13 @@ class _Builder:
             c.cues[kind] = frozenset(self.term_id(cue) for cue in cues)
             for tid in c.cues[kind]:
                 c.cue_kind[tid].add(kind)
-        for rule_id, located in self.rs.rules.items():
+        for rule_id, rule_def in self.rs.rules.items():
             node = self.rs.conditions[rule_id]
             events, lists = references(node)
             always = evaluate(node, lambda _e: False, lambda _l: False)
-            c.rules[rule_id] = CompiledRule(located.value, node, frozenset(events), frozenset(lists), always)
+            c.rules[rule_id] = CompiledRule(
+                rule_def.value, node, frozenset(events), frozenset(lists), always
+            )
             if always:
                 c.always_rules.append(rule_id)
             for atom in events | {f"${li}" for li in lists}:
@@ -193,4 +209,13 @@ def rule_atoms_for(events: set[str], lists: set[str], compiled: Compiled) -> set
     return wanted
 
 
-__all__ = ["Compiled", "CompiledEvent", "CompiledRule", "Event", "Term", "compile_rules", "parse_term", "rule_atoms_for"]
+__all__ = [
+    "Compiled",
+    "CompiledEvent",
+    "CompiledRule",
+    "Event",
+    "Term",
+    "compile_rules",
+    "parse_term",
+    "rule_atoms_for",
+]

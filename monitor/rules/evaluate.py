@@ -21,8 +21,12 @@ def read_labels(path: Path) -> Labels:
         raise ValueError(f"{path}: labels must be a JSON list of {{file, labels}} objects")
     out: Labels = {}
     for i, item in enumerate(data):
-        if not (isinstance(item, dict) and isinstance(item.get("file"), str) and isinstance(item.get("labels"), list)):
-            raise ValueError(f"{path}: item {i} must be {{\"file\": str, \"labels\": [ids]}}")
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("file"), str)
+            and isinstance(item.get("labels"), list)
+        ):
+            raise ValueError(f'{path}: item {i} must be {{"file": str, "labels": [ids]}}')
         out[item["file"]] = {str(x) for x in item["labels"]}
     return out
 

@@ -48,8 +48,8 @@ def example_cases(matcher: Matcher) -> list[ExampleCase]:
         ex = located.value.examples
         cases += [ExampleCase("event", name, "match", i, t) for i, t in enumerate(ex.match)]
         cases += [ExampleCase("event", name, "no_match", i, t) for i, t in enumerate(ex.no_match)]
-    for rule_id, located in matcher.ruleset.rules.items():
-        ex = located.value.examples
+    for rule_id, rule_def in matcher.ruleset.rules.items():
+        ex = rule_def.value.examples
         cases += [ExampleCase("rule", rule_id, "match", i, t) for i, t in enumerate(ex.match)]
         cases += [ExampleCase("rule", rule_id, "no_match", i, t) for i, t in enumerate(ex.no_match)]
     return cases
@@ -59,7 +59,11 @@ def run_case(matcher: Matcher, case: ExampleCase, ref_year: int | None = None) -
     """Match one example and judge it."""
     title, body = split_snippet(case.text)
     result = matcher.match(title, body, ref_year=ref_year)
-    hit = case.target in result.events if case.kind == "event" else any(r.rule == case.target for r in result.rules)
+    hit = (
+        case.target in result.events
+        if case.kind == "event"
+        else any(r.rule == case.target for r in result.rules)
+    )
     return ExampleOutcome(case, hit == (case.expect == "match"), result)
 
 

@@ -9,7 +9,9 @@ from rich.text import Text
 from monitor.models import Evidence, MatchResult, TermHit, Veto
 
 
-def _highlight(sentence: str, offset: int, terms: tuple[TermHit, ...], style: str = "bold yellow") -> Text:
+def _highlight(
+    sentence: str, offset: int, terms: tuple[TermHit, ...], style: str = "bold yellow"
+) -> Text:
     text = Text(sentence)
     for t in terms:
         text.stylize(style, t.start - offset, t.end - offset)
@@ -20,7 +22,10 @@ def evidence_text(ev: Evidence) -> Text:
     """One evidence line: the sentence with matched terms highlighted, and the terms."""
     line = Text(f"  [{ev.event}] ({ev.field}) ")
     line.append(_highlight(ev.sentence, ev.start, ev.terms))
-    line.append("\n      terms: " + ", ".join(f"{t.text!r}@{t.start - ev.start}" for t in ev.terms), style="dim")
+    line.append(
+        "\n      terms: " + ", ".join(f"{t.text!r}@{t.start - ev.start}" for t in ev.terms),
+        style="dim",
+    )
     return line
 
 
@@ -53,12 +58,16 @@ def explain(
             for ev in hit.evidence:
                 out.append(evidence_text(ev))
                 out.append("\n")
-    wanted = set(events) if events is not None else set(result.events) | {v.event for v in result.vetoes}
+    wanted = (
+        set(events) if events is not None else set(result.events) | {v.event for v in result.vetoes}
+    )
     for name in sorted(wanted):
         evs = result.events.get(name, ())
         vetoes = [v for v in result.vetoes if v.event == name]
         if not evs and not vetoes:
-            out.append(f"event {name}: no candidate sentence (terms did not co-occur)\n", style="dim")
+            out.append(
+                f"event {name}: no candidate sentence (terms did not co-occur)\n", style="dim"
+            )
             continue
         out.append(f"event {name}: {len(evs)} match(es), {len(vetoes)} vetoed\n", style="bold")
         for ev in evs:

@@ -18,7 +18,6 @@ from monitor.errors import Location, Problem, RuleError
 from monitor.rules.condition import ConditionError, Node, parse_condition, references
 from monitor.rules.schema import EventDef, QualifierKind, RuleDef, RuleFile
 
-
 T = TypeVar("T")
 
 
@@ -71,7 +70,7 @@ def _line_of(root: Any, loc: Iterable[Any]) -> int:
     return line + 1
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: Any) -> str:
     loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("list[", "str")))
     msg = str(err["msg"])
     return f"{loc}: {msg}" if loc else msg
@@ -103,11 +102,17 @@ def _parse_yaml(path: Path, out: _Collector) -> Any:
         line = mark.line + 1 if mark else 1
         out.add(path, line, f"invalid YAML: {exc.problem or exc.context}")
     except (YAMLError, ValueError, TypeError, RecursionError) as exc:
-        out.add(path, 1, f"invalid YAML: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        out.add(
+            path,
+            1,
+            f"invalid YAML: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+        )
     return None
 
 
-def _check_terms(path: Path, root: Any, where: list[Any], terms: Iterable[str], out: _Collector) -> None:
+def _check_terms(
+    path: Path, root: Any, where: list[Any], terms: Iterable[str], out: _Collector
+) -> None:
     for i, term in enumerate(terms):
         line = _line_of(root, [*where, i])
         if not term.strip() or term.strip() in ("*", "=", "re:", "$"):
@@ -116,7 +121,9 @@ def _check_terms(path: Path, root: Any, where: list[Any], terms: Iterable[str], 
             try:
                 re2.compile(term[3:])
             except re2.error as exc:
-                out.add(path, line, f"{'.'.join(map(str, where))}: invalid regex {term[3:]!r}: {exc}")
+                out.add(
+                    path, line, f"{'.'.join(map(str, where))}: invalid regex {term[3:]!r}: {exc}"
+                )
 
 
 def _load_file(path: Path, rs: RuleSet, out: _Collector) -> None:
@@ -126,33 +133,64 @@ def _load_file(path: Path, rs: RuleSet, out: _Collector) -> None:
     if not isinstance(root, dict):
         out.add(path, 1, "a rule file must be a mapping with lists, qualifiers, events and rules")
         return
+    tagged = _first_tag(root)
+    if tagged is not None:
+        out.add(path, tagged[0], f"YAML tag {tagged[1]!r} is not allowed in rule files")
+        return
     try:
         doc = RuleFile.model_validate(_plain(root))
     except ValidationError as exc:
         for err in exc.errors():
             out.add(path, _line_of(root, err["loc"]), _describe(err))
         return
+    _add_lists(path, root, doc, rs, out)
+    for kind, edit in doc.qualifiers.items():
+        rs.qualifier_edits[kind] = (edit.add, edit.remove, edit.replace)
+    _add_events(path, root, doc, rs, out)
+    for i, rule in enumerate(doc.rules):
+        line = _line_of(root, ["rules", i])
+        if rule.id in rs.rules:
+            out.add(path, line, f"rule id {rule.id!r} already used at {rs.rules[rule.id].where}")
+        rs.rules[rule.id] = Located(rule, Location(str(path), _line_of(root, ["rules", i, "id"])))
+
+
+def _add_lists(path: Path, root: Any, doc: RuleFile, rs: RuleSet, out: _Collector) -> None:
     for name, terms in doc.lists.items():
         line = _line_of(root, ["lists", name])
         if name in rs.lists:
             out.add(path, line, f"list {name!r} already defined at {rs.lists[name].where}")
         _check_terms(path, root, ["lists", name], terms, out)
         rs.lists[name] = Located(terms, Location(str(path), line))
-    for kind, edit in doc.qualifiers.items():
-        rs.qualifier_edits[kind] = (edit.add, edit.remove, edit.replace)
+
+
+def _add_events(path: Path, root: Any, doc: RuleFile, rs: RuleSet, out: _Collector) -> None:
     for name, event in doc.events.items():
         line = _line_of(root, ["events", name])
         if name in rs.events:
             out.add(path, line, f"event {name!r} already defined at {rs.events[name].where}")
         for g, group in enumerate(event.all):
-            _check_terms(path, root, ["events", name, "all", g], [group] if isinstance(group, str) else group, out)
+            terms = [group] if isinstance(group, str) else group
+            _check_terms(path, root, ["events", name, "all", g], terms, out)
         _check_terms(path, root, ["events", name, "none"], event.none, out)
         rs.events[name] = Located(event, Location(str(path), line))
-    for i, rule in enumerate(doc.rules):
-        line = _line_of(root, ["rules", i])
-        if rule.id in rs.rules:
-            out.add(path, line, f"rule id {rule.id!r} already used at {rs.rules[rule.id].where}")
-        rs.rules[rule.id] = Located(rule, Location(str(path), _line_of(root, ["rules", i, "id"])))
+
+
+def _first_tag(node: Any, line: int = 0) -> tuple[int, str] | None:
+    """The first explicit YAML tag (`!!python/...`, `!foo`) in a tree, with its line."""
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if tag:
+        return line + 1, str(tag)
+    if isinstance(node, CommentedMap):
+        items = [(node.lc.key(k)[0], v) for k, v in node.items()]
+    elif isinstance(node, CommentedSeq):
+        items = [(node.lc.item(i)[0], v) for i, v in enumerate(node)]
+    else:
+        return None
+    for child_line, child in items:
+        found = _first_tag(child, child_line)
+        if found:
+            return found
+    return None
 
 
 def _plain(node: Any) -> Any:
@@ -163,34 +201,45 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _cross_check(rs: RuleSet, out: _Collector) -> None:
-    def list_refs(terms: Iterable[str]) -> Iterable[str]:
-        return (t[1:] for t in terms if t.startswith("$"))
+def _list_refs(terms: Iterable[str]) -> Iterable[str]:
+    return (t[1:] for t in terms if t.startswith("$"))
 
-    for name, located in rs.lists.items():
-        for ref in list_refs(located.value):
+
+def _check_references(rs: RuleSet, out: _Collector) -> None:
+    for name, lst in rs.lists.items():
+        for ref in _list_refs(lst.value):
             if ref not in rs.lists:
-                out.add(located.where.file, located.where.line, f"list {name!r} refers to unknown list ${ref}")
-    for name, located in rs.events.items():
-        event = located.value
-        groups = [[g] if isinstance(g, str) else g for g in event.all]
-        for ref in list_refs([t for g in groups for t in g] + event.none):
+                out.add(
+                    lst.where.file, lst.where.line, f"list {name!r} refers to unknown list ${ref}"
+                )
+    for name, ev in rs.events.items():
+        groups = [[g] if isinstance(g, str) else g for g in ev.value.all]
+        for ref in _list_refs([t for g in groups for t in g] + ev.value.none):
             if ref not in rs.lists:
-                out.add(located.where.file, located.where.line, f"event {name!r} refers to unknown list ${ref}")
+                out.add(
+                    ev.where.file, ev.where.line, f"event {name!r} refers to unknown list ${ref}"
+                )
+
+
+def _check_conditions(rs: RuleSet, out: _Collector) -> None:
     for rule_id, located in rs.rules.items():
-        rule = located.value
+        rule, where = located.value, located.where
+
+        def problem(message: str, where: Location = where, rule_id: str = rule_id) -> None:
+            out.add(where.file, where.line, f"rule {rule_id!r}: {message}")
+
         try:
             node = parse_condition(rule.condition)
         except ConditionError as exc:
-            out.add(located.where.file, located.where.line, f"rule {rule_id!r}: condition: {exc}")
+            problem(f"condition: {exc}")
             continue
         events, lists = references(node)
         for e in sorted(events - rs.events.keys()):
-            out.add(located.where.file, located.where.line, f"rule {rule_id!r}: condition refers to unknown event {e!r}")
+            problem(f"condition refers to unknown event {e!r}")
         for li in sorted(lists - rs.lists.keys()):
-            out.add(located.where.file, located.where.line, f"rule {rule_id!r}: condition refers to unknown list ${li}")
+            problem(f"condition refers to unknown list ${li}")
         if rule.follows and rule.follows not in rs.rules:
-            out.add(located.where.file, located.where.line, f"rule {rule_id!r}: follows unknown rule {rule.follows!r}")
+            problem(f"follows unknown rule {rule.follows!r}")
         rs.conditions[rule_id] = node
 
 
@@ -210,7 +259,8 @@ def load_rules(paths: Path | Iterable[Path]) -> RuleSet:
             rs.files.append(file)
             _load_file(file, rs, out)
     if not out.problems:
-        _cross_check(rs, out)
+        _check_references(rs, out)
+        _check_conditions(rs, out)
     if out.problems:
         raise RuleError(out.problems)
     return rs

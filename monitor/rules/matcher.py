@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,6 @@ from monitor.rules.condition import Event, evaluate
 from monitor.rules.loader import RuleSet, load_rules
 from monitor.rules.qualifiers import past_years
 from monitor.rules.text import Doc
-
 
 _RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose)\b")
 
@@ -46,28 +46,47 @@ class Matcher:
 
     # -- scanning -----------------------------------------------------------------------------
 
+    def _accept(self, tid: int, doc: Doc, start: int, end: int) -> int | None:
+        """Where a literal hit ends after boundary checks (None: rejected)."""
+        term = self.c.terms[tid]
+        text = doc.folded
+        n = len(text)
+        if not term.cjk:
+            if (
+                not term.suffix
+                and start > 0
+                and _is_word_char(text[start - 1])
+                and _is_word_char(text[start])
+            ):
+                return None
+            if (
+                not term.prefix
+                and end < n
+                and _is_word_char(text[end])
+                and _is_word_char(text[end - 1])
+            ):
+                return None
+        if term.exact is not None and doc.display[start:end] != term.exact:
+            return None
+        if term.prefix:  # report the whole word: `open*` matched "opened"
+            while end < n and _is_word_char(text[end]):
+                end += 1
+        return end
+
     def _scan(self, doc: Doc) -> list[_Hit]:
         c = self.c
-        text, display = doc.folded, doc.display
-        n = len(text)
         hits: list[_Hit] = []
         if c.automaton is not None:
-            for end_idx, (length, tids) in c.automaton.iter(text):
-                start, end = end_idx - length + 1, end_idx + 1
+            for end_idx, (length, tids) in c.automaton.iter(doc.folded):
+                start = end_idx - length + 1
                 for tid in tids:
-                    term = c.terms[tid]
-                    if not term.cjk:
-                        if not term.suffix and start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
-                            continue
-                        if not term.prefix and end < n and _is_word_char(text[end]) and _is_word_char(text[end - 1]):
-                            continue
-                    if term.exact is not None and display[start:end] != term.exact:
-                        continue
-                    hits.append(_Hit(tid, start, end, doc.word_index(start)))
+                    stop = self._accept(tid, doc, start, end_idx + 1)
+                    if stop is not None:
+                        hits.append(_Hit(tid, start, stop, doc.word_index(start)))
         if c.regex_set is not None:
-            for idx in c.regex_set.Match(text) or ():
+            for idx in c.regex_set.Match(doc.folded) or ():
                 tid = c.regex_ids[idx]
-                for m in c.regexes[tid].finditer(text):
+                for m in c.regexes[tid].finditer(doc.folded):
                     if m.end() > m.start():
                         hits.append(_Hit(tid, m.start(), m.end(), doc.word_index(m.start())))
         hits.sort(key=lambda h: (h.start, h.end))
@@ -107,44 +126,66 @@ class Matcher:
         return best
 
     def _veto(
-        self, ev: CompiledEvent, doc: Doc, clause_idx: int, chosen: list[_Hit], clause_hits: list[_Hit], ref_year: int
+        self,
+        ev: CompiledEvent,
+        doc: Doc,
+        clause_idx: int,
+        chosen: list[_Hit],
+        clause_hits: list[_Hit],
+        ref_year: int,
     ) -> tuple[str, str, int] | None:
+        """The exclusion or qualifier that vetoes a candidate, nearest cue first; None if clean."""
         clause = doc.clauses[clause_idx]
         chosen_ids = {(h.start, h.tid) for h in chosen}
         for h in clause_hits:
             if h.tid in ev.none and (h.start, h.tid) not in chosen_ids:
                 return "excluded", doc.display[h.start : h.end], h.start
-        lo = min(h.word for h in chosen) - ev.scope.before
-        hi = max(h.word for h in chosen) + ev.scope.after
-        chosen_spans = [(h.start, h.end) for h in chosen]
         span_end = max(h.end for h in chosen)
 
         def in_relative_clause(pos: int) -> bool:
             # "a channel that Beijing suspended years ago": the cue describes the noun
             return pos > span_end and bool(_RELATIVE.search(doc.folded, span_end, pos))
 
+        cue = self._cue_veto(ev, doc, chosen, clause_hits, in_relative_clause)
+        if cue is not None:
+            return cue
+        if "historical" in ev.qualifiers:
+            for s, _e, year in past_years(doc.folded[clause.start : clause.end], ref_year):
+                if not in_relative_clause(clause.start + s):
+                    return "historical", year, clause.start + s
+        text = doc.display[clause.start : clause.end]
+        if "hedged" in ev.qualifiers and text.rstrip("\"') ").endswith("?"):
+            return "hedged", "?", clause.end - 1
+        return None
+
+    def _cue_veto(
+        self,
+        ev: CompiledEvent,
+        doc: Doc,
+        chosen: list[_Hit],
+        clause_hits: list[_Hit],
+        in_relative_clause: Callable[[int], bool],
+    ) -> tuple[str, str, int] | None:
+        lo = min(h.word for h in chosen) - ev.scope.before
+        hi = max(h.word for h in chosen) + ev.scope.after
+        chosen_spans = [(h.start, h.end) for h in chosen]
         best: tuple[int, str, _Hit] | None = None  # the cue nearest the matched terms explains best
         for h in clause_hits:
             kinds = self.c.cue_kind.get(h.tid)
-            if not kinds or any(s <= h.start and h.end <= e for s, e in chosen_spans):
-                continue
-            if in_relative_clause(h.start):
+            if (
+                not kinds
+                or in_relative_clause(h.start)
+                or any(s <= h.start and h.end <= e for s, e in chosen_spans)
+            ):
                 continue
             for kind in ev.qualifiers:
                 if kind in kinds and (kind == "historical" or lo <= h.word <= hi):
                     distance = min(abs(h.word - c.word) for c in chosen)
                     if best is None or distance < best[0]:
                         best = (distance, kind, h)
-        if best is not None:
-            _d, kind, h = best
-            return kind, doc.display[h.start : h.end], h.start
-        if "historical" in ev.qualifiers:
-            for s, _e, year in past_years(doc.folded[clause.start : clause.end], ref_year):
-                if not in_relative_clause(clause.start + s):
-                    return "historical", year, clause.start + s
-        if "hedged" in ev.qualifiers and doc.display[clause.start : clause.end].rstrip("\"') ").endswith("?"):
-            return "hedged", "?", clause.end - 1
-        return None
+        if best is None:
+            return None
+        return best[1], doc.display[best[2].start : best[2].end], best[2].start
 
     def _events(
         self, doc: Doc, hits: list[_Hit], ref_year: int
@@ -187,7 +228,21 @@ class Matcher:
 
     # -- rules ----------------------------------------------------------------------------------
 
-    def _context_has(self, doc: Doc, ev: Evidence, lists_at: dict[str, list[int]], name: str) -> bool:
+    def _in_context(
+        self, doc: Doc, ev: Evidence, node: Event, lists_at: dict[str, list[int]]
+    ) -> bool:
+        """Whether an evidence satisfies the event's `with (...)` list expression."""
+        if node.context is None:
+            return True
+
+        def list_ok(name: str) -> bool:
+            return self._context_has(doc, ev, lists_at, name)
+
+        return evaluate(node.context, lambda _n: False, list_ok)
+
+    def _context_has(
+        self, doc: Doc, ev: Evidence, lists_at: dict[str, list[int]], name: str
+    ) -> bool:
         si = bisect.bisect_right([s.start for s in doc.sentences], ev.start) - 1
         spans = [(0, doc.title_end)]
         for j in (si - 1, si):  # the sentence and the one before it, plus the headline
@@ -212,17 +267,16 @@ class Matcher:
 
             def event_ok(node: Event, used: list[Evidence] = used) -> bool:
                 ok = [
-                    e
-                    for e in found.get(node.name, ())
-                    if node.context is None
-                    or evaluate(node.context, lambda _n: False, lambda li, e=e: self._context_has(doc, e, lists_at, li))
+                    e for e in found.get(node.name, ()) if self._in_context(doc, e, node, lists_at)
                 ]
                 used.extend(ok)
                 return bool(ok)
 
             if evaluate(rule.condition, event_ok, lambda li: li in lists_at):
                 d = rule.definition
-                rules.append(RuleMatch(d.id, d.title, d.severity, tuple(d.tags), tuple(dict.fromkeys(used))))
+                rules.append(
+                    RuleMatch(d.id, d.title, d.severity, tuple(d.tags), tuple(dict.fromkeys(used)))
+                )
         return MatchResult(
             events={k: tuple(v) for k, v in sorted(found.items())},
             rules=tuple(rules),

@@ -62,7 +62,9 @@ YEAR_CUE = re.compile(
 CJK_YEAR = re.compile(r"(1[6-9]\d\d|20\d\d)年")
 
 
-def cue_lists(edits: dict[QualifierKind, tuple[list[str], list[str], list[str] | None]]) -> dict[QualifierKind, tuple[str, ...]]:
+def cue_lists(
+    edits: dict[QualifierKind, tuple[list[str], list[str], list[str] | None]],
+) -> dict[QualifierKind, tuple[str, ...]]:
     """Built-in cues with the YAML edits applied (replace, then remove, then add)."""
     out: dict[QualifierKind, tuple[str, ...]] = {}
     for kind, builtin in BUILTIN_CUES.items():

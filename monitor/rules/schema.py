@@ -64,7 +64,9 @@ class EventDef(_Strict):
 
     description: str = ""
     field: Literal["title", "body", "both"] = "both"
-    all: list[list[str] | str] = Field(min_length=1, description="groups; one term of each must occur")
+    all: list[list[str] | str] = Field(
+        min_length=1, description="groups; one term of each must occur"
+    )
     within: int = Field(default=12, ge=1, description="max words between the first and last term")
     ordered: bool = Field(default=False, description="groups must occur in the order listed")
     none: list[str] = Field(default_factory=list, description="terms that rule the clause out")

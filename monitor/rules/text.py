@@ -23,14 +23,67 @@ _UNIFY = str.maketrans(
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 # CJK text counts one "word" per two characters (the mean length of a Chinese word).
-_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]{1,2}|[^\W_]+(?:['.-][^\W_]+)*")
+_WORD = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]{1,2}|[^\W_]+(?:['.-][^\W_]+)*"
+)
 _SENT_END = re.compile(
     r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9\u00c0-\u024f\u3400-\u9fff])|[。！？!?]+[」』”\"')）]*|\n"
 )
 _ABBREV = frozenset(
-    "mr mrs ms dr prof gen lt col sgt capt sen rep gov pres st jr sr inc ltd co corp vs no "
-    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.u p.m a.m e.g i.e etc "
-    "dept est fig approx ave blvd mt ft".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "gen",
+        "lt",
+        "col",
+        "sgt",
+        "capt",
+        "sen",
+        "rep",
+        "gov",
+        "pres",
+        "st",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "vs",
+        "no",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.u",
+        "p.m",
+        "a.m",
+        "e.g",
+        "i.e",
+        "etc",
+        "dept",
+        "est",
+        "fig",
+        "approx",
+        "ave",
+        "blvd",
+        "mt",
+        "ft",
+    ]
 )
 _CLAUSE_BREAK = re.compile(
     r";|:(?=\s)|,?\s+(?:but|while|whereas|although|though|however)\s+|，?(?:但是|但|而|然而|不过)|；"
@@ -80,7 +133,7 @@ def split_spans(text: str, start: int, end: int, pattern: re.Pattern[str]) -> li
     out = []
     cursor = start
     for m in pattern.finditer(text, start, end):
-        out.append(Span(cursor, m.start() if m.group().strip() in (";", "；", ":") else m.start()))
+        out.append(Span(cursor, m.start()))
         cursor = m.end()
     out.append(Span(cursor, end))
     return [s for s in (_trim(text, s) for s in out) if s.end > s.start]

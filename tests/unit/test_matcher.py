@@ -1,0 +1,154 @@
+"""The matcher's behaviours, each on a tiny rule file written for the test."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.rules.matcher import Matcher
+from monitor.rules.text import Doc
+
+
+def _matcher(tmp_path: Path, text: str) -> Matcher:
+    path = tmp_path / "r.yaml"
+    path.write_text(text, encoding="utf-8")
+    return Matcher.from_path(path)
+
+
+BASE = """lists:
+  us: ["=US", United States, Washington, 美国]
+  china: [China, Beijing, 中国]
+events:
+  opened:
+    all: [[hotline, 热线], [opened, open*, 开通]]
+    within: 6
+rules:
+  - id: r-with
+    title: T
+    condition: opened with ($us and $china)
+  - id: r-two
+    title: T
+    condition: 2 of (opened, $us, $china)
+  - id: r-not
+    title: T
+    condition: $china and not opened
+"""
+
+
+def test_case_sensitive_term_does_not_match_the_pronoun(tmp_path: Path) -> None:
+    """`=US` matches "US" but not "us"."""
+    m = _matcher(tmp_path, BASE)
+    hit = m.match("", "The US and China opened a hotline.")
+    miss = m.match("", "China opened a hotline for us.")
+    assert [r.rule for r in hit.rules if r.rule == "r-with"] == ["r-with"]
+    assert "r-with" not in [r.rule for r in miss.rules]
+
+
+def test_word_boundaries_for_latin_and_substrings_for_cjk(tmp_path: Path) -> None:
+    """ "hotlines" is not "hotline" (no `*`), but 热线 matches inside a longer CJK run."""
+    m = _matcher(tmp_path, BASE)
+    assert "opened" not in m.match("", "They opened hotlinesX.").events
+    assert "opened" in m.match("", "中美开通人工智能热线。").events
+
+
+def test_prefix_terms_match_inflections(tmp_path: Path) -> None:
+    """`open*` matches "opening"."""
+    m = _matcher(tmp_path, BASE)
+    assert "opened" in m.match("", "Washington reports the opening of a hotline.").events
+
+
+def test_terms_must_share_a_clause_within_the_distance(tmp_path: Path) -> None:
+    """Terms in different sentences, or too far apart, are no candidate."""
+    m = _matcher(tmp_path, BASE)
+    assert m.match("", "A hotline exists. Stores opened today.").events == {}
+    far = "The hotline, after a long and winding and very slow process, finally opened."
+    assert m.match("", far).events == {}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "cue"),
+    [
+        ("China may have opened a hotline.", "hedged", "may"),
+        ("China has not opened a hotline.", "negated", "not"),
+        ("China opened a hotline in 1998.", "historical", "1998"),
+        ("China plans to open a hotline.", "proposed", "plans"),
+        ("Has China opened a hotline?", "hedged", "?"),
+        ("中国可能开通热线。", "hedged", "可能"),
+    ],
+)
+def test_qualifiers_veto_and_say_why(tmp_path: Path, sentence: str, kind: str, cue: str) -> None:
+    """Each qualifier kind vetoes and is reported as the near miss."""
+    m = _matcher(tmp_path, BASE)
+    result = m.match("", sentence, ref_year=2026)
+    assert result.events == {}
+    assert [(v.qualifier, v.cue) for v in result.vetoes] == [(kind, cue)]
+
+
+def test_historical_year_is_relative_to_the_article(tmp_path: Path) -> None:
+    """ "in 2025" is history for a 2026 article, news for a 2025 one."""
+    m = _matcher(tmp_path, BASE)
+    assert m.match("", "China opened a hotline in 2025.", ref_year=2026).events == {}
+    assert "opened" in m.match("", "China opened a hotline in 2025.", ref_year=2025).events
+
+
+def test_qualifier_edits_in_yaml_tune_the_cues(tmp_path: Path) -> None:
+    """Removing `may` from hedged lets "may" through; adding a cue vetoes with it."""
+    m = _matcher(
+        tmp_path, BASE + "qualifiers:\n  hedged:\n    remove: [may]\n    add: [supposedly]\n"
+    )
+    assert "opened" in m.match("", "China may have opened a hotline.").events
+    assert m.match("", "China supposedly opened a hotline.").events == {}
+
+
+def test_evidence_carries_sentence_and_term_offsets(tmp_path: Path) -> None:
+    """Offsets point at the matched text in the document."""
+    m = _matcher(tmp_path, BASE)
+    result = m.match("Headline", "Intro. China opened a hotline on Monday.")
+    [ev] = result.events["opened"]
+    assert ev.sentence == "China opened a hotline on Monday."
+    assert [(t.text, result.text[t.start : t.end]) for t in ev.terms] == [
+        ("opened", "opened"),
+        ("hotline", "hotline"),
+    ]
+    terms = ev.as_dict()["terms"]
+    assert [(t["text"], ev.sentence[t["start"] : t["end"]]) for t in terms] == [
+        ("opened", "opened"),
+        ("hotline", "hotline"),
+    ]  # type: ignore[index]
+
+
+def test_n_of_and_not_conditions(tmp_path: Path) -> None:
+    """`2 of (...)` and `not` evaluate at article level."""
+    m = _matcher(tmp_path, BASE)
+    result = m.match("", "China and Washington talked.")
+    assert {r.rule for r in result.rules} == {"r-two", "r-not"}
+    assert {r.rule for r in m.match("", "China opened a hotline.").rules} == {"r-two"}
+
+
+def test_user_regex_is_linear_time(tmp_path: Path) -> None:
+    """A catastrophic-backtracking pattern finishes at once (RE2)."""
+    m = _matcher(tmp_path, "events:\n  e:\n    all: [['re:(a+)+$'], [b]]\n")
+    started = time.process_time()
+    m.match("", "a" * 50_000 + "! b")
+    assert time.process_time() - started < 5  # a backtracking engine would take ages
+
+
+def test_sentences_split_for_both_scripts() -> None:
+    """Abbreviations do not end sentences; 。！？ do."""
+    doc = Doc.build("", "U.S. officials met Mr. Xi. They agreed. 双方同意。美方欢迎！是吗？Yes.")
+    assert [doc.display[s.start : s.end] for s in doc.sentences] == [
+        "U.S. officials met Mr. Xi.",
+        "They agreed.",
+        "双方同意。",
+        "美方欢迎!",
+        "是吗?",
+        "Yes.",
+    ]
+
+
+def test_unicode_is_normalised(tmp_path: Path) -> None:
+    """Full-width letters and curly quotes match their plain forms."""
+    m = _matcher(tmp_path, BASE)
+    assert "opened" in m.match("", "Ｃｈｉｎａ ＯＰＥＮＥＤ a ＨＯＴＬＩＮＥ.").events
