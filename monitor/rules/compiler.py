@@ -147,26 +147,39 @@ class _Builder:
                 tuple(ev.qualifiers),
                 ev.scope,
             )
-            for group in groups:
-                for tid in group:
-                    c.term_events[tid].add(name)
+        self._index_events()
         for kind, cues in cue_lists(self.rs.qualifier_edits).items():
             c.cues[kind] = frozenset(self.term_id(cue) for cue in cues)
             for tid in c.cues[kind]:
                 c.cue_kind[tid].add(kind)
         for rule_id, rule_def in self.rs.rules.items():
             node = self.rs.conditions[rule_id]
-            events, lists = references(node)
+            events, lists = references(node, contexts=False)
             always = evaluate(node, lambda _e: False, lambda _l: False)
             c.rules[rule_id] = CompiledRule(
                 rule_def.value, node, frozenset(events), frozenset(lists), always
             )
             if always:
                 c.always_rules.append(rule_id)
-            for atom in events | {f"${li}" for li in lists}:
+            for atom in events | {f"${li}" for li in lists}:  # lists inside `with` never trigger
                 c.atom_rules[atom].add(rule_id)
         self._automaton()
         return c
+
+    def _index_events(self) -> None:
+        """Index each event under its rarest group only: an event needs every group, so a hit
+        in the rarest one is a sufficient trigger, and common words (verbs) shared by many
+        events no longer make all of them candidates."""
+        c = self.c
+        usage: dict[int, int] = defaultdict(int)
+        for ev in c.events.values():
+            for group in ev.groups:
+                for tid in group:
+                    usage[tid] += 1
+        for ev in c.events.values():
+            anchor = min(ev.groups, key=lambda g: (sum(usage[t] for t in g) / len(g), len(g)))
+            for tid in anchor:
+                c.term_events[tid].add(ev.name)
 
     def _automaton(self) -> None:
         c = self.c

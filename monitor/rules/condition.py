@@ -167,15 +167,15 @@ def parse_condition(text: str) -> Node:
     return _Parser(text).parse()
 
 
-def references(node: Node) -> tuple[set[str], set[str]]:
-    """(event names, list names) a condition refers to."""
+def references(node: Node, *, contexts: bool = True) -> tuple[set[str], set[str]]:
+    """(event names, list names) a condition refers to (`contexts=False`: not inside `with`)."""
     events: set[str] = set()
     lists: set[str] = set()
 
     def walk(n: Node) -> None:
         if isinstance(n, Event):
             events.add(n.name)
-            if n.context is not None:
+            if n.context is not None and contexts:
                 walk(n.context)
         elif isinstance(n, ListRef):
             lists.add(n.name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -15,17 +14,17 @@ from monitor.rules.compiler import Compiled, CompiledEvent, compile_rules, rule_
 from monitor.rules.condition import Event, evaluate
 from monitor.rules.loader import RuleSet, load_rules
 from monitor.rules.qualifiers import past_years
-from monitor.rules.text import Doc
+from monitor.rules.text import Doc, Span
 
 _RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose)\b")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Hit:
     tid: int
     start: int
     end: int
-    word: int
+    word: int = 0  # position in words inside its clause, set when the clause is examined
 
 
 def _is_word_char(ch: str) -> bool:
@@ -82,13 +81,13 @@ class Matcher:
                 for tid in tids:
                     stop = self._accept(tid, doc, start, end_idx + 1)
                     if stop is not None:
-                        hits.append(_Hit(tid, start, stop, doc.word_index(start)))
+                        hits.append(_Hit(tid, start, stop))
         if c.regex_set is not None:
             for idx in c.regex_set.Match(doc.folded) or ():
                 tid = c.regex_ids[idx]
                 for m in c.regexes[tid].finditer(doc.folded):
                     if m.end() > m.start():
-                        hits.append(_Hit(tid, m.start(), m.end(), doc.word_index(m.start())))
+                        hits.append(_Hit(tid, m.start(), m.end()))
         hits.sort(key=lambda h: (h.start, h.end))
         return hits
 
@@ -129,13 +128,12 @@ class Matcher:
         self,
         ev: CompiledEvent,
         doc: Doc,
-        clause_idx: int,
+        clause: Span,
         chosen: list[_Hit],
         clause_hits: list[_Hit],
         ref_year: int,
     ) -> tuple[str, str, int] | None:
         """The exclusion or qualifier that vetoes a candidate, nearest cue first; None if clean."""
-        clause = doc.clauses[clause_idx]
         chosen_ids = {(h.start, h.tid) for h in chosen}
         for h in clause_hits:
             if h.tid in ev.none and (h.start, h.tid) not in chosen_ids:
@@ -191,40 +189,65 @@ class Matcher:
         self, doc: Doc, hits: list[_Hit], ref_year: int
     ) -> tuple[dict[str, list[Evidence]], list[Veto]]:
         c = self.c
-        starts = [cl.start for cl in doc.clauses]
-        by_clause: dict[int, list[_Hit]] = defaultdict(list)
-        touched: set[str] = set()
+        by_sentence: dict[int, list[_Hit]] = defaultdict(list)
+        anchored: dict[str, set[int]] = defaultdict(set)  # event -> sentences with an anchor hit
         for h in hits:
-            i = bisect.bisect_right(starts, h.start) - 1
-            if i >= 0 and h.start < doc.clauses[i].end:
-                by_clause[i].append(h)
-                touched |= c.term_events.get(h.tid, set())
+            si = doc.sentence_of(h.start)
+            if si < 0:
+                continue
+            by_sentence[si].append(h)
+            for name in c.term_events.get(h.tid, ()):
+                anchored[name].add(si)
         found: dict[str, list[Evidence]] = defaultdict(list)
         vetoes: list[Veto] = []
-        for name in sorted(touched):
+        for name in sorted(anchored):
             ev = c.events[name]
-            for ci, chits in by_clause.items():
-                in_title = doc.clauses[ci].start < doc.title_end
-                if (ev.field == "title" and not in_title) or (ev.field == "body" and in_title):
-                    continue
-                groups = [[h for h in chits if h.tid in g] for g in ev.groups]
-                if not all(groups):
-                    continue
-                chosen = self._ordered_combo(groups) if ev.ordered else self._best_combo(groups)
-                words = [h.word for h in chosen]
-                if not chosen or max(words) - min(words) > ev.within:
-                    continue
-                sent = doc.sentences[doc.clause_sentence[ci]]
-                terms = tuple(self._term_hit(doc, h) for h in sorted(chosen, key=lambda h: h.start))
-                veto = self._veto(ev, doc, ci, chosen, chits, ref_year)
-                sentence = doc.display[sent.start : sent.end]
-                if veto is None:
-                    field = "title" if in_title else "body"
-                    found[name].append(Evidence(name, sentence, sent.start, sent.end, field, terms))
-                else:
-                    kind, cue, at = veto
-                    vetoes.append(Veto(name, sentence, sent.start, kind, cue, at, terms))
+            for si in sorted(anchored[name]):
+                for clause, chits in self._clause_hits(doc, si, by_sentence[si]):
+                    self._candidate(ev, doc, si, clause, chits, ref_year, found, vetoes)
         return found, vetoes
+
+    @staticmethod
+    def _clause_hits(doc: Doc, si: int, hits: list[_Hit]) -> list[tuple[Span, list[_Hit]]]:
+        out = []
+        for clause in doc.clauses_of(si):
+            inside = [h for h in hits if clause.start <= h.start < clause.end]
+            if inside:
+                out.append((clause, inside))
+        return out
+
+    def _candidate(
+        self,
+        ev: CompiledEvent,
+        doc: Doc,
+        si: int,
+        clause: Span,
+        chits: list[_Hit],
+        ref_year: int,
+        found: dict[str, list[Evidence]],
+        vetoes: list[Veto],
+    ) -> None:
+        in_title = clause.start < doc.title_end
+        if (ev.field == "title" and not in_title) or (ev.field == "body" and in_title):
+            return
+        groups = [[h for h in chits if h.tid in g] for g in ev.groups]
+        if not all(groups):
+            return
+        for h in chits:
+            h.word = doc.word_in(clause, h.start)
+        chosen = self._ordered_combo(groups) if ev.ordered else self._best_combo(groups)
+        if not chosen or max(h.word for h in chosen) - min(h.word for h in chosen) > ev.within:
+            return
+        sent = doc.sentences[si]
+        sentence = doc.display[sent.start : sent.end]
+        terms = tuple(self._term_hit(doc, h) for h in sorted(chosen, key=lambda h: h.start))
+        veto = self._veto(ev, doc, clause, chosen, chits, ref_year)
+        if veto is None:
+            field = "title" if in_title else "body"
+            found[ev.name].append(Evidence(ev.name, sentence, sent.start, sent.end, field, terms))
+        else:
+            kind, cue, at = veto
+            vetoes.append(Veto(ev.name, sentence, sent.start, kind, cue, at, terms))
 
     # -- rules ----------------------------------------------------------------------------------
 
@@ -243,7 +266,7 @@ class Matcher:
     def _context_has(
         self, doc: Doc, ev: Evidence, lists_at: dict[str, list[int]], name: str
     ) -> bool:
-        si = bisect.bisect_right([s.start for s in doc.sentences], ev.start) - 1
+        si = doc.sentence_of(ev.start)
         spans = [(0, doc.title_end)]
         for j in (si - 1, si):  # the sentence and the one before it, plus the headline
             if 0 <= j < len(doc.sentences):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 _UNIFY = str.maketrans(
     {
@@ -148,51 +148,58 @@ def _trim(text: str, span: Span) -> Span:
     return Span(start, end)
 
 
-@dataclass
 class Doc:
-    """A document prepared for matching: title + body, sentences, clauses, word positions."""
+    """A document prepared for matching: title + body and its sentences.
 
-    display: str
-    folded: str
-    title_end: int  # offsets < title_end are the title
-    sentences: list[Span]
-    clauses: list[Span]
-    clause_sentence: list[int]  # clause index -> sentence index
-    word_starts: list[int] = field(repr=False)
+    Clauses and word positions are computed lazily, per sentence, because only sentences
+    holding a candidate event need them (most of a long article never does).
+    """
+
+    def __init__(self, title: str, body: str) -> None:
+        self.display = display_form(title.strip() + "\n" + body)
+        self.folded = fold(self.display)
+        self.title_end = len(display_form(title.strip()))  # offsets below this are the headline
+        self.sentences: list[Span] = []
+        cursor = 0
+        for end in [*_sentence_ends(self.display), len(self.display)]:
+            span = _trim(self.display, Span(cursor, end))
+            if span.end > span.start:
+                self.sentences.append(span)
+            cursor = end
+        self.sentence_starts = [s.start for s in self.sentences]
+        self._clauses: dict[int, list[Span]] = {}
+        self._words: dict[tuple[int, int], list[int]] = {}
 
     @classmethod
     def build(cls, title: str, body: str) -> Doc:
         """Normalise and segment an article (headline on its own line)."""
-        display = display_form(title.strip() + "\n" + body)
-        title_end = len(display_form(title.strip()))
-        ends = _sentence_ends(display)
-        sentences: list[Span] = []
-        cursor = 0
-        for end in [*ends, len(display)]:
-            span = _trim(display, Span(cursor, end))
-            if span.end > span.start:
-                sentences.append(span)
-            cursor = end
-        clauses: list[Span] = []
-        owner: list[int] = []
-        for i, sent in enumerate(sentences):
-            for clause in split_spans(display, sent.start, sent.end, _CLAUSE_BREAK):
-                clauses.append(clause)
-                owner.append(i)
-        words = [m.start() for m in _WORD.finditer(display)]
-        return cls(display, fold(display), title_end, sentences, clauses, owner, words)
+        return cls(title, body)
 
-    def word_index(self, offset: int) -> int:
-        """How many words start before `offset` (a position in words)."""
-        return bisect.bisect_left(self.word_starts, offset)
+    def sentence_of(self, offset: int) -> int:
+        """Index of the sentence containing `offset` (-1 if none)."""
+        i = bisect.bisect_right(self.sentence_starts, offset) - 1
+        return i if i >= 0 and offset < self.sentences[i].end else -1
 
-    def clause_of(self, offset: int) -> int:
-        """Index of the clause containing `offset` (-1 if none)."""
-        starts = [c.start for c in self.clauses]
-        i = bisect.bisect_right(starts, offset) - 1
-        if i >= 0 and self.clauses[i].start <= offset < self.clauses[i].end:
-            return i
-        return -1
+    def clauses_of(self, sentence: int) -> list[Span]:
+        """The clauses of one sentence (split at ; and contrastive conjunctions)."""
+        if sentence not in self._clauses:
+            sent = self.sentences[sentence]
+            self._clauses[sentence] = split_spans(self.display, sent.start, sent.end, _CLAUSE_BREAK)
+        return self._clauses[sentence]
+
+    @property
+    def clauses(self) -> list[Span]:
+        """Every clause of the document (computes them all)."""
+        return [c for i in range(len(self.sentences)) for c in self.clauses_of(i)]
+
+    def word_in(self, clause: Span, offset: int) -> int:
+        """Position in words of `offset` inside `clause` (distances never cross clauses)."""
+        key = (clause.start, clause.end)
+        if key not in self._words:
+            self._words[key] = [
+                m.start() for m in _WORD.finditer(self.display, clause.start, clause.end)
+            ]
+        return bisect.bisect_left(self._words[key], offset)
 
     def in_title(self, offset: int) -> bool:
         """Whether an offset lies in the headline."""
