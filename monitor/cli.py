@@ -47,29 +47,52 @@ def run(
     once: Annotated[bool, typer.Option("--once", help="poll every feed once, then exit")] = False,
 ) -> None:
     """Run the monitor: poll feeds on schedule, archive, match and alert."""
+    from monitor.cli_alerts import matcher_or_exit
     from monitor.daemon import Daemon, run_once
 
     settings = _settings(config)
+    matcher = matcher_or_exit(settings)
     try:
         if once:
-            outcomes = asyncio.run(run_once(settings))
+            outcomes = asyncio.run(run_once(settings, matcher))
             failed = [o for o in outcomes if o.status == "error"]
             if outcomes and len(failed) == len(outcomes):
                 typer.echo(f"error: all {len(failed)} feeds failed", err=True)
                 raise typer.Exit(1)
             return
-        raise typer.Exit(asyncio.run(Daemon(settings).run()))
+        raise typer.Exit(asyncio.run(Daemon(settings, matcher).run()))
     except MonitorError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
+@app.command("replay")
+def replay(
+    paths: Annotated[list[Path], typer.Argument(help="seed-format files or folders, in order")],
+    config: ConfigOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print alerts as JSON lines; send and store nothing")
+    ] = False,
+) -> None:
+    """Feed archived articles through matching, dedup and delivery as if they had just arrived."""
+    from monitor.cli_alerts import replay_cmd
+
+    replay_cmd(_settings(config), paths, dry_run)
+
+
 def _register() -> None:
+    from monitor.cli_alerts import alerts_app
     from monitor.cli_rules import explain_cmd, match, rules_app
 
     app.add_typer(rules_app, name="rules")
+    app.add_typer(alerts_app, name="alerts", callback=_alerts_callback)
     app.command("match")(match)
     app.command("explain")(explain_cmd)
+
+
+def _alerts_callback(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    """Inspect alerts and the dead-letter list."""
+    ctx.obj = lambda: _settings(config)
 
 
 _register()

@@ -84,8 +84,22 @@ class HttpConfig(_Strict):
     min_text_chars: int = Field(default=200, ge=0, description="below this, use the feed text")
 
 
-def _env_file() -> str | None:
-    return os.environ.get("MONITOR_ENV_FILE", ".env")
+class AlertsConfig(_Strict):
+    """Stories, dedup and delivery."""
+
+    story_threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="MinHash Jaccard to join a story"
+    )
+    num_perm: int = Field(default=128, ge=16, le=512)
+    story_ttl_days: int = Field(default=7, ge=1)
+    retry_base: float = Field(default=2.0, gt=0, description="first retry delay, seconds")
+    retry_max: float = Field(default=300.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1, description="then the dead-letter list")
+    lease_s: float = Field(
+        default=60.0, gt=0, description="a claimed message comes back after this"
+    )
+    reconcile_window_s: float = Field(default=86400.0, gt=0)
+    console: bool = Field(default=True, description="also print alerts and append alerts.jsonl")
 
 
 class Settings(BaseSettings):
@@ -111,6 +125,7 @@ class Settings(BaseSettings):
     email: EmailConfig = Field(default_factory=EmailConfig)
     allow_private_hosts: list[str] = Field(default_factory=list)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 

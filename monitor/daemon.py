@@ -5,38 +5,108 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.alerts.engine import Processed
 from monitor.config import FeedConfig, Settings
 from monitor.errors import StateError
+from monitor.extract.seed_format import iter_text_files, read_article
 from monitor.models import PollOutcome
-from monitor.pipeline import Pipeline
+from monitor.pipeline import Pipeline, build_alerting
+from monitor.rules.matcher import Matcher
+from monitor.sinks.base import Sink, build_sinks
+from monitor.sinks.jsonl import PrintSink
 from monitor.state.runtime import open_store
+from monitor.state.store import Store
 
 log = structlog.get_logger("daemon")
 DRAIN_GRACE_S = 20.0
 
 
-async def run_once(settings: Settings) -> list[PollOutcome]:
-    """Poll every feed once, process everything new, and return what happened."""
+def load_matcher(settings: Settings) -> Matcher:
+    """The configured rules, validated and compiled (raises RuleError with file:line)."""
+    return Matcher.from_path(settings.rules)
+
+
+async def run_once(
+    settings: Settings, matcher: Matcher | None = None, drain_s: float = 60.0
+) -> list[PollOutcome]:
+    """Poll every feed once, process everything new, deliver alerts, and return what happened."""
     async with open_store(settings) as store:
-        pipeline = Pipeline.build(settings, store)
+        pipeline = Pipeline.build(settings, store, matcher)
         try:
-            return await pipeline.poll_all(list(settings.feeds))
+            outcomes = await pipeline.poll_all(list(settings.feeds))
+            if pipeline.deliverer is not None and not await pipeline.deliverer.drain(drain_s):
+                log.warning(
+                    "outbox_not_empty", hint="undelivered messages stay queued for the next run"
+                )
+            return outcomes
         finally:
             await pipeline.aclose()
+
+
+async def replay(
+    settings: Settings,
+    matcher: Matcher,
+    paths: list[Path],
+    *,
+    dry_run: bool,
+    drain_s: float = 120.0,
+) -> list[Processed]:
+    """Feed seed-format files through matching -> dedup -> delivery, in order, as if new.
+
+    `dry_run`: a throwaway private Redis and a sink that prints JSON lines; no persistent
+    state is read or written and nothing is sent.
+    """
+    if dry_run:
+        with tempfile.TemporaryDirectory(prefix="monitor-dry-", dir="/tmp") as tmp:
+            settings = settings.model_copy(update={"redis_url": "", "data_dir": Path(tmp)})
+            async with open_store(settings) as store:
+                return await _replay(
+                    settings, store, matcher, paths, {"dry-run": PrintSink()}, drain_s
+                )
+    async with open_store(settings) as store:
+        return await _replay(settings, store, matcher, paths, build_sinks(settings), drain_s)
+
+
+async def _replay(
+    settings: Settings,
+    store: Store,
+    matcher: Matcher,
+    paths: list[Path],
+    sinks: dict[str, Sink],
+    drain_s: float,
+) -> list[Processed]:
+    engine, deliverer = build_alerting(settings, store, matcher, sinks)
+    done = []
+    try:
+        for file in iter_text_files(paths):
+            done.append(await engine.process(read_article(file)))
+        if not await deliverer.drain(drain_s):
+            log.warning(
+                "outbox_not_empty",
+                depth=await store.alerts.outbox_depth(),
+                hint="the daemon will keep delivering",
+            )
+        return done
+    finally:
+        for sink in sinks.values():
+            await sink.aclose()
 
 
 class Daemon:
     """Schedules one job per feed and stops cleanly on SIGTERM/SIGINT."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, matcher: Matcher | None = None) -> None:
         self.settings = settings
+        self.matcher = matcher
         self.stopping = asyncio.Event()
         self.inflight: set[asyncio.Task[PollOutcome | None]] = set()
 
@@ -76,7 +146,13 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
         async with open_store(self.settings) as store:
-            pipeline = Pipeline.build(self.settings, store)
+            pipeline = Pipeline.build(self.settings, store, self.matcher)
+            sender_stop = asyncio.Event()
+            sender = (
+                asyncio.create_task(pipeline.deliverer.run(sender_stop))
+                if pipeline.deliverer
+                else None
+            )
             scheduler = AsyncIOScheduler(timezone="UTC")
             for feed in self.settings.feeds:
                 scheduler.add_job(
@@ -102,6 +178,12 @@ class Daemon:
             finally:
                 scheduler.shutdown(wait=False)
                 await self._drain()
+                sender_stop.set()
+                if sender is not None:
+                    await sender
+                if pipeline.deliverer is not None:  # flush what the last polls enqueued
+                    flushed = await pipeline.deliverer.drain(DRAIN_GRACE_S)
+                    log.info("outbox_flushed" if flushed else "outbox_left_for_next_start")
                 await pipeline.aclose()
         log.info("stopped")
         return 0

@@ -80,7 +80,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
+        where = self.location.file if self.location.line == 0 else str(self.location)
+        return f"{where}: {self.message}"
 
 
 class RuleError(MonitorError):

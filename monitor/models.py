@@ -148,3 +148,45 @@ class MatchResult:
     rules: tuple[RuleMatch, ...]
     vetoes: tuple[Veto, ...]
     text: str  # the document text offsets refer to
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message a sink must deliver: an alert, a follow-up, or a correction."""
+
+    key: str  # idempotency key of the message (the same for every sink)
+    kind: str  # alert | followup | correction
+    alert_id: str
+    rule: str
+    rule_title: str
+    severity: str
+    headline: str
+    url: str
+    source: str
+    published: str | None
+    event: str
+    evidence: str
+    terms: tuple[str, ...]
+    why: str
+    sources: int  # distinct outlets on the alert when sent
+    stories: int
+    route_slack: str | None = None
+    route_email: tuple[str, ...] = ()
+    parent_key: str | None = None  # the alert's key, for threading follow-ups
+    disputed: bool = False
+
+
+@dataclass(frozen=True)
+class RulePolicy:
+    """What the alerts stage needs to know about a rule (plain data, no rule engine)."""
+
+    id: str
+    title: str
+    severity: str
+    condition: str
+    realert_s: float
+    group_by: tuple[str, ...] = ()
+    min_sources: int = 1
+    follows: str | None = None
+    route_slack: str | None = None
+    route_email: tuple[str, ...] = ()

@@ -10,16 +10,23 @@ import asyncio
 import hashlib
 import random
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import structlog
 
+from monitor.alerts.deliver import Deliverer
+from monitor.alerts.engine import AlertEngine
+from monitor.alerts.stories import StoryIndex
 from monitor.config import FeedConfig, Settings
 from monitor.errors import FeedParseError, FetchError
 from monitor.extract.html import decode_html, extract_page, html_fragment_text, paragraphs_of
 from monitor.extract.seed_format import archive_name, write_article
-from monitor.models import Article, FeedEntry, FetchResult, PollOutcome
+from monitor.models import Article, FeedEntry, FetchResult, PollOutcome, RulePolicy
+from monitor.rules.matcher import Matcher
+from monitor.rules.schema import parse_duration
+from monitor.sinks.base import Sink, build_sinks
 from monitor.sources.feeds import parse_feed
 from monitor.sources.http import Fetcher, SSRFGuard
 from monitor.state.store import FeedState, Store
@@ -34,23 +41,72 @@ def backoff_delay(failures: int, base: float, cap: float, retry_after: float | N
     return max(delay, retry_after or 0.0)
 
 
+def policies_of(matcher: Matcher) -> dict[str, RulePolicy]:
+    """The alerting side of each rule, as plain data for the alerts stage."""
+    out = {}
+    for rule_id, located in matcher.ruleset.rules.items():
+        r = located.value
+        out[rule_id] = RulePolicy(
+            id=r.id,
+            title=r.title,
+            severity=r.severity,
+            condition=r.condition,
+            realert_s=parse_duration(r.dedup.realert),
+            group_by=tuple(r.dedup.group_by),
+            min_sources=r.dedup.min_sources,
+            follows=r.follows,
+            route_slack=r.route.slack,
+            route_email=tuple(r.route.email),
+        )
+    return out
+
+
+def build_alerting(
+    settings: Settings,
+    store: Store,
+    matcher: Matcher,
+    sinks: dict[str, Sink],
+    clock: Callable[[], float] = time.time,
+) -> tuple[AlertEngine, Deliverer]:
+    """The alert engine and the deliverer over the configured sinks."""
+    cfg = settings.alerts
+    stories = StoryIndex(
+        store.alerts, cfg.story_threshold, cfg.num_perm, cfg.story_ttl_days * 86400
+    )
+    engine = AlertEngine(
+        store.alerts, matcher.match_article, policies_of(matcher), stories, sorted(sinks), clock
+    )
+    return engine, Deliverer(store.alerts, sinks, cfg, clock)
+
+
 @dataclass
 class Pipeline:
-    """Polls feeds and turns their new items into archived seed-format articles."""
+    """Polls feeds, archives new items as seed-format articles, and raises alerts."""
 
     settings: Settings
     store: Store
     fetcher: Fetcher
+    alerts: AlertEngine | None = None
+    deliverer: Deliverer | None = None
+    sinks: dict[str, Sink] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings, store: Store) -> Pipeline:
-        """Wire the stages from settings."""
+    def build(cls, settings: Settings, store: Store, matcher: Matcher | None = None) -> Pipeline:
+        """Wire the stages from settings (no matcher: archive only)."""
         guard = SSRFGuard(settings.allow_private_hosts)
-        return cls(settings, store, Fetcher(settings.http, guard))
+        pipeline = cls(settings, store, Fetcher(settings.http, guard))
+        if matcher is not None:
+            pipeline.sinks = build_sinks(settings)
+            pipeline.alerts, pipeline.deliverer = build_alerting(
+                settings, store, matcher, pipeline.sinks
+            )
+        return pipeline
 
     async def aclose(self) -> None:
-        """Release HTTP connections."""
+        """Release HTTP connections and sinks."""
         await self.fetcher.aclose()
+        for sink in self.sinks.values():
+            await sink.aclose()
 
     # -- poll --------------------------------------------------------------------------------
 

@@ -37,3 +37,51 @@ class Keys:
     def archive_seq(self) -> str:
         """Counter for the NNN part of archive file names. Permanent."""
         return f"{self.prefix}:archive:seq"
+
+    # -- stories (near-duplicate clustering) -------------------------------------------------
+
+    def content(self) -> str:
+        """Hash: sha256(source + text) -> article id. Exact re-publications. Permanent."""
+        return f"{self.prefix}:content"
+
+    def lsh_bucket(self, band: int, bucket: str) -> str:
+        """Set: article ids whose MinHash band `band` hashes to `bucket`. Expires with the
+        story TTL (refreshed on each add)."""
+        return f"{self.prefix}:lsh:{band}:{bucket}"
+
+    def signatures(self) -> str:
+        """Hash: article id -> MinHash signature bytes, and `<id>:story` -> story id."""
+        return f"{self.prefix}:sig"
+
+    # -- alerts ---------------------------------------------------------------------------------
+
+    def open_alert(self, rule: str, group: str) -> str:
+        """String: the open alert id of (rule, group); expires when the realert window ends."""
+        return f"{self.prefix}:open:{rule}:{short_hash(group)}"
+
+    def alert(self, alert_id: str) -> str:
+        """Hash: one alert (rule, group, opened, status, first payload). Permanent (history);
+        `:articles`, `:sources`, `:stories` sets beside it."""
+        return f"{self.prefix}:alert:{alert_id}"
+
+    def alerts_index(self) -> str:
+        """Sorted set: alert id -> opened (epoch s), for `alerts list`. Permanent."""
+        return f"{self.prefix}:alerts"
+
+    def outbox(self, entry: str) -> str:
+        """Hash: one message for one sink (payload, kind, attempts, claims, status, receipt).
+        Kept after delivery: it is the idempotency record."""
+        return f"{self.prefix}:outbox:{entry}"
+
+    def outbox_due(self) -> str:
+        """Sorted set: outbox entry -> when it may next be attempted (a claim pushes it one
+        lease ahead, so a crashed sender's entries come back)."""
+        return f"{self.prefix}:outbox:due"
+
+    def outbox_dead(self) -> str:
+        """Sorted set: entries that exhausted their retry budget -> when. Until `alerts retry`."""
+        return f"{self.prefix}:outbox:dead"
+
+    def receipt(self, sink: str, message_key: str) -> str:
+        """String: the sink's reference (Slack ts, Message-ID) of a delivered message. Permanent."""
+        return f"{self.prefix}:receipt:{sink}:{message_key}"

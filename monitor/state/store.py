@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.errors import StateError
+from monitor.state.alerts import AlertState
 from monitor.state.keys import Keys, short_hash
 
 
@@ -73,6 +74,7 @@ class Store:
         self.keys = Keys(prefix)
         self.seen_ttl_s = seen_ttl_s
         self.server: Any = None  # the embedded RedisServer, when we supervise one
+        self.alerts = AlertState(client, self.keys)
 
     @asynccontextmanager
     async def _translate(self, what: str) -> AsyncIterator[None]:

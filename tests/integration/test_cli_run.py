@@ -12,6 +12,8 @@ from pytest_httpserver import HTTPServer
 
 from tests.support.builders import SEEDS, article_page, read_seed, rss
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def _monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
@@ -43,6 +45,7 @@ def test_run_once_archives_n_then_none_with_embedded_redis(
     cfg.write_text(
         f"feeds:\n  - url: {httpserver.url_for('/feed.xml')}\n    interval: 60\n    name: local\n"
         "data_dir: state\narchive_dir: archive\nallow_private_hosts: [127.0.0.1]\nlog_format: json\n"
+        f"rules: {ROOT / 'rules'}\nalerts: {{console: false}}\n"
     )
 
     first = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
@@ -69,6 +72,7 @@ def test_run_once_exits_nonzero_when_every_feed_fails(
     cfg = tmp_path / "monitor.yaml"
     cfg.write_text(
         f"feeds:\n  - url: {httpserver.url_for('/x')}\ndata_dir: state\nlog_format: json\n"
+        f"rules: {ROOT / 'rules'}\n"
     )
 
     result = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
@@ -86,3 +90,16 @@ def test_bad_config_refuses_to_start(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "feeds.0.interval" in result.stderr
+
+
+def test_broken_rules_refuse_to_start(tmp_path: Path) -> None:
+    """`monitor run` with a broken rule file exits 1 naming file:line."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("events:\n  e:\n    all: [[x]]\n    within: lots\n")
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(f"rules: {rules}\ndata_dir: state\n")
+
+    result = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"{rules}:4: events.e.within" in result.stderr and "refusing to start" in result.stderr

@@ -1,0 +1,190 @@
+"""Delivery: claim due outbox entries, reconcile re-sends, send, retry with backoff, dead-letter.
+
+The only place that retries. A message is recorded as delivered only after the sink
+accepted it; an entry claimed before (its sender may have died mid-send) is first looked
+up in the sink (Slack metadata), so a crash at any point gives no loss and no duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from monitor.config import AlertsConfig
+from monitor.errors import SinkError
+from monitor.models import Delivery
+from monitor.sinks.base import Sink
+from monitor.state.alerts import AlertState, OutboxEntry
+
+log = structlog.get_logger("deliver")
+
+
+def to_delivery(
+    entry: OutboxEntry,
+    alert: dict[str, Any],
+    payload: dict[str, Any] | None = None,
+    kind: str | None = None,
+) -> Delivery:
+    """The message for a sink, with the alert's counts as they are now."""
+    p = payload or entry.payload
+    return Delivery(
+        key=entry.key if payload is None else entry.alert_id,
+        kind=kind or entry.kind,
+        alert_id=entry.alert_id,
+        rule=p.get("rule", ""),
+        rule_title=p.get("rule_title", ""),
+        severity=p.get("severity", "medium"),
+        headline=p.get("headline", ""),
+        url=p.get("url", ""),
+        source=p.get("source", ""),
+        published=p.get("published"),
+        event=p.get("event", ""),
+        evidence=p.get("evidence", ""),
+        terms=tuple(p.get("terms", ())),
+        why=p.get("why", ""),
+        sources=int(alert.get("sources", 0)),
+        stories=int(alert.get("stories", 0)),
+        route_slack=p.get("route_slack"),
+        route_email=tuple(p.get("route_email", ())),
+        parent_key=entry.parent or None if payload is None else None,
+        disputed=alert.get("disputed") == "1",
+    )
+
+
+@dataclass
+class Deliverer:
+    """Drains the outbox into the sinks."""
+
+    state: AlertState
+    sinks: dict[str, Sink]
+    cfg: AlertsConfig
+    clock: Callable[[], float] = time.time
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Capped exponential backoff with jitter, never shorter than Retry-After."""
+        delay = min(self.cfg.retry_max, self.cfg.retry_base * 2.0 ** max(0, attempts - 1))
+        return max(delay * random.uniform(0.5, 1.0), retry_after or 0.0)
+
+    async def step(self, limit: int = 20) -> int:
+        """Claim and handle what is due; returns how many entries were handled."""
+        names = await self.state.claim(limit, self.cfg.lease_s, now=self.clock())
+        for name in names:
+            await self._handle(name)
+        return len(names)
+
+    async def drain(self, timeout: float) -> bool:
+        """Deliver until the outbox is empty (True) or `timeout` passes (False: the rest stays queued)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await self.step() == 0:
+                if await self.state.outbox_depth() == 0:
+                    return True
+                nxt = await self.state.next_due()
+                wait = 0.05 if nxt is None else max(0.02, min(nxt - self.clock(), 1.0))
+                await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+        return await self.state.outbox_depth() == 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set (then return; claimed entries come back after their lease)."""
+        while not stop.is_set():
+            try:
+                handled = await self.step()
+            except Exception as exc:  # the sender loop must survive Redis blips; it logs and goes on
+                log.error("deliver_loop_error", error=str(exc))
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=0.5)
+
+    async def _handle(self, name: str) -> None:
+        entry = await self.state.entry(name)
+        if entry is None:
+            return
+        if entry.status in ("delivered", "dead"):
+            if entry.status == "delivered":
+                await self.state.delivered(entry, entry.ref)
+            return
+        sink = self.sinks.get(entry.sink)
+        if sink is None:
+            await self.state.dead(entry, f"sink {entry.sink!r} is not configured")
+            return
+        alert = await self.state.alert(entry.alert_id)
+        delivery = to_delivery(entry, alert)
+        parent_ref = None
+        if entry.parent:
+            parent_ref = await self.state.receipt(entry.sink, entry.parent)
+            if parent_ref is None:
+                await self._wait_for_parent(entry)
+                return
+        if entry.claims > 1:  # claimed before: its sender may have died after the sink accepted it
+            try:
+                found = await sink.find(delivery, parent_ref)
+            except SinkError as exc:
+                await self._failed(entry, exc)  # cannot tell: never re-send blind
+                return
+            if found:
+                log.info("reconciled", entry=name, ref=found)
+                await self.state.delivered(entry, found)
+                return
+        try:
+            ref = await sink.send(delivery, parent_ref)
+        except SinkError as exc:
+            await self._failed(entry, exc)
+            return
+        await self.state.delivered(entry, ref)
+        log.info(
+            "delivered",
+            entry=name,
+            kind=entry.kind,
+            sink=entry.sink,
+            ref=ref,
+            attempts=entry.attempts + 1,
+        )
+        if parent_ref is not None and alert:
+            await self._refresh_parent(sink, entry, alert, parent_ref)
+
+    async def _wait_for_parent(self, entry: OutboxEntry) -> None:
+        parent = await self.state.entry(f"{entry.parent}|{entry.sink}")
+        if parent is not None and parent.status == "dead":
+            await self.state.dead(
+                entry, "its alert could not be delivered (see the alert's dead entry)"
+            )
+            return
+        await self.state.retry_later(
+            entry,
+            self.clock() + min(2.0, self.cfg.lease_s),
+            "waiting for the alert to be delivered",
+            count=False,
+        )
+
+    async def _failed(self, entry: OutboxEntry, exc: SinkError) -> None:
+        attempts = entry.attempts + 1
+        if not exc.retryable or attempts >= self.cfg.max_attempts:
+            log.error("dead_letter", entry=entry.entry, attempts=attempts, error=str(exc))
+            await self.state.dead(entry, str(exc))
+            return
+        delay = self.backoff(attempts, exc.retry_after)
+        log.warning(
+            "delivery_failed",
+            entry=entry.entry,
+            attempts=attempts,
+            retry_in_s=round(delay, 2),
+            error=str(exc),
+        )
+        await self.state.retry_later(entry, self.clock() + delay, str(exc))
+
+    async def _refresh_parent(
+        self, sink: Sink, entry: OutboxEntry, alert: dict[str, Any], parent_ref: str
+    ) -> None:
+        parent = to_delivery(entry, alert, payload=alert.get("payload") or {}, kind="alert")
+        try:
+            await sink.update(parent, parent_ref)
+        except SinkError as exc:  # the follow-up is delivered; the count catches up on the next one
+            log.warning("parent_update_failed", alert=entry.alert_id, error=str(exc))

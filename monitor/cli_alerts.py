@@ -1,0 +1,155 @@
+"""`monitor replay` and `monitor alerts list|show|dead|retry`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor.config import Settings
+from monitor.errors import MonitorError, RuleError
+from monitor.rules.matcher import Matcher
+from monitor.sinks.base import build_sinks
+from monitor.state.runtime import open_store
+
+alerts_app = typer.Typer(no_args_is_help=True, help="Inspect alerts and the dead-letter list.")
+
+
+def _when(ts: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(ts), tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return "-"
+
+
+def matcher_or_exit(settings: Settings) -> Matcher:
+    """Load the configured rules, or exit 1 with every problem as file:line."""
+    try:
+        return Matcher.from_path(settings.rules)
+    except RuleError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(
+            f"refusing to start: {len(exc.problems)} problem(s) in rules at {settings.rules}",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def replay_cmd(settings: Settings, paths: list[Path], dry_run: bool) -> None:
+    """Replay seed-format files through matching, dedup and delivery."""
+    from monitor.daemon import replay
+
+    matcher = matcher_or_exit(settings)
+    try:
+        done = asyncio.run(replay(settings, matcher, paths, dry_run=dry_run))
+    except MonitorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    actions = [a.action for p in done for _r, a in p.decisions]
+    summary = {a: actions.count(a) for a in sorted(set(actions))}
+    typer.echo(f"replayed {len(done)} file(s): {json.dumps(summary)}", err=True)
+
+
+async def _with_store(settings: Settings, fn: Any) -> Any:
+    async with open_store(settings) as store:
+        return await fn(store)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object per line")]
+
+
+def _console() -> Console:
+    import sys
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+@alerts_app.command("list")
+def list_(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="how many")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """The newest alerts with their source and story counts."""
+    settings: Settings = ctx.obj()
+    alerts = asyncio.run(_with_store(settings, lambda s: s.alerts.recent_alerts(limit)))
+    if as_json:
+        for a in alerts:
+            typer.echo(json.dumps(a, ensure_ascii=False, default=str))
+        return
+    table = Table("alert", "opened (UTC)", "rule", "status", "sources", "stories", "headline")
+    for a in alerts:
+        table.add_row(
+            a["id"],
+            _when(a.get("opened")),
+            a.get("rule", ""),
+            a.get("status", ""),
+            str(a["sources"]),
+            str(a["stories"]),
+            str(a["payload"].get("headline", ""))[:70],
+        )
+    _console().print(table)
+
+
+@alerts_app.command("show")
+def show(ctx: typer.Context, alert_id: str) -> None:
+    """One alert as JSON: counts, outlets, the first article and its evidence."""
+    settings: Settings = ctx.obj()
+    alert = asyncio.run(_with_store(settings, lambda s: s.alerts.alert(alert_id)))
+    if not alert:
+        typer.echo(f"error: no alert {alert_id!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(alert, indent=2, ensure_ascii=False, default=str))
+
+
+@alerts_app.command("dead")
+def dead(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Messages that exhausted their retries, with the last error."""
+    settings: Settings = ctx.obj()
+    entries = asyncio.run(_with_store(settings, lambda s: s.alerts.dead_entries()))
+    if as_json:
+        for e in entries:
+            typer.echo(json.dumps(dataclasses.asdict(e), ensure_ascii=False))
+    table = Table("entry", "kind", "sink", "attempts", "created (UTC)", "error")
+    for e in entries:
+        table.add_row(e.entry, e.kind, e.sink, str(e.attempts), _when(e.created), e.error[:80])
+    if not as_json:
+        _console().print(table)
+    typer.echo(f"{len(entries)} dead message(s)", err=True)
+
+
+@alerts_app.command("retry")
+def retry(
+    ctx: typer.Context,
+    entries: Annotated[
+        list[str] | None, typer.Argument(help="entries to retry (default: all)")
+    ] = None,
+    drain: Annotated[
+        float, typer.Option(help="seconds to try delivering now (0: leave it to the daemon)")
+    ] = 30.0,
+) -> None:
+    """Put dead messages back in the outbox with a fresh retry budget, and try them now."""
+    from monitor.alerts.deliver import Deliverer
+
+    settings: Settings = ctx.obj()
+
+    async def go(store: Any) -> tuple[int, bool]:
+        revived = await store.alerts.revive(entries or None)
+        delivered = True
+        if drain > 0 and revived:
+            sinks = build_sinks(settings)
+            delivered = await Deliverer(store.alerts, sinks, settings.alerts).drain(drain)
+        return revived, delivered
+
+    revived, delivered = asyncio.run(_with_store(settings, go))
+    typer.echo(
+        f"revived {revived} message(s); {'all delivered' if delivered else 'some still queued'}"
+    )

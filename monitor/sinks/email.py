@@ -1,0 +1,141 @@
+"""Email sink (stdlib smtplib/email): multipart text + HTML, deterministic Message-ID, and
+In-Reply-To/References so follow-ups thread under the alert in mail clients."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from monitor.errors import SinkError
+from monitor.models import Delivery
+
+
+def message_id(key: str, domain: str) -> str:
+    """The same message key always gets the same Message-ID (duplicates collapse in clients)."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+class EmailSink:
+    """SMTP with STARTTLS or implicit TLS, and optional auth."""
+
+    name = "email"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        recipients: list[str],
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = True,
+        use_ssl: bool = False,
+        timeout: float = 20.0,
+    ) -> None:
+        self.host, self.port, self.sender, self.recipients = host, port, sender, recipients
+        self.username, self.password = username, password
+        self.starttls, self.use_ssl, self.timeout = starttls, use_ssl, timeout
+        self.domain = sender.rpartition("@")[2] or "monitor.local"
+
+    def build(self, d: Delivery) -> EmailMessage:
+        """The MIME message for a delivery."""
+        msg = EmailMessage()
+        subject = f"[{d.severity.upper()}] {d.rule_title}: {d.headline}"
+        msg["Subject"] = (
+            subject if d.kind == "alert" else f"Re: [{d.severity.upper()}] {d.rule_title}"
+        )
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(d.route_email or tuple(self.recipients))
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = message_id(d.key, self.domain)
+        if d.parent_key:
+            parent = message_id(d.parent_key, self.domain)
+            msg["In-Reply-To"] = parent
+            msg["References"] = parent
+        lead = {
+            "alert": "New development",
+            "followup": "Also reported",
+            "correction": "Correction / walk-back",
+        }[d.kind]
+        text = (
+            f"{lead}: {d.headline}\n{d.source} · {d.published or 'time unknown'}\n{d.url}\n\n"
+            f"Evidence: {d.evidence}\nWhy: {d.why}\nSources so far: {d.sources} outlet(s), {d.stories} story(ies)\n"
+        )
+        evidence = html.escape(d.evidence)
+        for term in sorted(set(d.terms), key=len, reverse=True):
+            evidence = evidence.replace(html.escape(term), f"<b>{html.escape(term)}</b>", 1)
+        body = (
+            f'<p><b>{lead}:</b> <a href="{html.escape(d.url)}">{html.escape(d.headline)}</a><br>'
+            f"{html.escape(d.source)} · {html.escape(d.published or 'time unknown')}</p>"
+            f"<blockquote>{evidence}</blockquote><p><i>Why:</i> {html.escape(d.why)}<br>"
+            f"Severity: {html.escape(d.severity)} · Sources so far: {d.sources} outlet(s), {d.stories} story(ies)</p>"
+        )
+        msg.set_content(text)
+        msg.add_alternative(body, subtype="html")
+        return msg
+
+    def _send(self, msg: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.use_ssl:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with smtp:
+            smtp.ehlo()
+            if self.starttls and not self.use_ssl and smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(msg)
+
+    async def send(self, delivery: Delivery, parent_ref: str | None) -> str:
+        """Send over SMTP; 5xx answers are permanent, the rest is retried."""
+        if not (delivery.route_email or self.recipients):
+            raise SinkError(
+                "no email recipients: set email.recipients or the rule's route.email",
+                retryable=False,
+            )
+        msg = self.build(delivery)
+        try:
+            await asyncio.to_thread(self._send, msg)
+        except smtplib.SMTPResponseException as exc:
+            raise SinkError(
+                f"smtp: {exc.smtp_code} {exc.smtp_error!r}", retryable=exc.smtp_code < 500
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise SinkError(
+                f"smtp: recipients refused: {list(exc.recipients)}", retryable=False
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SinkError(f"smtp: {type(exc).__name__}: {exc}", retryable=True) from None
+        return str(msg["Message-ID"])
+
+    async def find(self, delivery: Delivery, parent_ref: str | None) -> str | None:
+        """SMTP cannot be searched; the deterministic Message-ID de-duplicates in clients."""
+        return None
+
+    async def update(self, delivery: Delivery, parent_ref: str) -> None:
+        """Mail cannot be edited."""
+
+    async def check(self) -> None:
+        """Connect and say EHLO."""
+
+        def probe() -> None:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.ehlo()
+
+        try:
+            await asyncio.to_thread(probe)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SinkError(f"smtp {self.host}:{self.port}: {exc}", retryable=True) from None
+
+    async def aclose(self) -> None:
+        """Nothing pooled."""

@@ -1,0 +1,264 @@
+"""Slack sink (slack-sdk): Block Kit alerts, follow-ups as thread replies, the parent
+updated with the current source count, and idempotency keys in message metadata so a
+re-send after a crash can be reconciled against `conversations.history` first.
+Incoming-webhook mode is the fallback (no threads, no reconciliation)."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import re
+import time
+import urllib.error
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from monitor.errors import SinkError
+from monitor.models import Delivery
+from monitor.sinks.base import severity_badge
+
+_TRANSIENT = (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException, ValueError)
+_PERMANENT_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "channel_not_found",
+     "not_in_channel", "is_archived", "msg_too_long", "invalid_blocks", "missing_scope",
+     "restricted_action", "invalid_arguments", "no_text"}
+)  # fmt: skip
+METADATA_TYPE = "monitor_alert"
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_BLOCKS = 50
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bold_terms(sentence: str, terms: tuple[str, ...]) -> str:
+    """The evidence sentence (escaped) with each matched term in *bold*."""
+    text = _esc(sentence)
+    for term in sorted({t for t in terms if t.strip()}, key=len, reverse=True):
+        text = re.sub(re.escape(_esc(term)), lambda m: f"*{m.group(0)}*", text, count=1)
+    return text
+
+
+def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
+    """Block Kit for an alert (within Slack's text and block limits)."""
+    flag = "⚠️ DISPUTED · " if d.disputed else ""
+    header = _cut(f"{flag}{severity_badge(d.severity)} {d.rule_title}", MAX_HEADER)
+    link = (
+        f"*<{d.url}|{_esc(d.headline)}>*" if d.url.startswith("http") else f"*{_esc(d.headline)}*"
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"{link}\n{_esc(d.source)} · {d.published or 'time unknown'}", MAX_SECTION)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _cut("> " + bold_terms(d.evidence, d.terms), MAX_SECTION)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(
+            f"*Why:* {_esc(d.why)} · *Severity:* {d.severity} · *Sources:* {d.sources} outlet(s), {d.stories} story(ies)",
+            MAX_SECTION)}]},
+    ]  # fmt: skip
+    return blocks[:MAX_BLOCKS]
+
+
+def reply_blocks(d: Delivery) -> list[dict[str, Any]]:
+    """Block Kit for a follow-up or correction in the alert's thread."""
+    lead = "⚠️ *Correction / walk-back:*" if d.kind == "correction" else "*Also reported:*"
+    link = f"<{d.url}|{_esc(d.headline)}>" if d.url.startswith("http") else _esc(d.headline)
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": _cut(f"{lead} {link} — {_esc(d.source)}", MAX_SECTION),
+            },
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": _cut("> " + bold_terms(d.evidence, d.terms), MAX_SECTION),
+                }
+            ],
+        },
+    ]
+
+
+def fallback_text(d: Delivery) -> str:
+    """Plain text for notifications and clients without blocks."""
+    if d.kind == "alert":
+        return _cut(f"[{d.severity.upper()}] {d.rule_title}: {d.headline} ({d.source})", 3000)
+    return _cut(
+        f"{'Correction' if d.kind == 'correction' else 'Also reported'}: {d.headline} ({d.source})",
+        3000,
+    )
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    channel, _, ts = ref.partition(":")
+    return channel, ts
+
+
+class SlackSink:
+    """Slack Web API with a bot token (`api_url` lets tests and GovSlack point elsewhere)."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        token: str,
+        channel: str | None,
+        api_url: str,
+        *,
+        timeout: float = 15.0,
+        lookback_s: float = 86400.0,
+    ) -> None:
+        self.client = WebClient(
+            token=token, base_url=api_url, timeout=int(timeout), retry_handlers=[]
+        )
+        self.channel = channel
+        self.lookback_s = lookback_s
+
+    def _channel(self, d: Delivery) -> str:
+        channel = d.route_slack or self.channel
+        if not channel:
+            raise SinkError(
+                "no Slack channel: set slack.channel or the rule's route.slack", retryable=False
+            )
+        return channel
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(getattr(self.client, method), **kwargs)
+        except SlackApiError as exc:
+            raise _translate(exc) from None
+        except _TRANSIENT as exc:
+            raise SinkError(
+                f"slack {method}: {type(exc).__name__}: {exc}", retryable=True
+            ) from None
+
+    async def send(self, delivery: Delivery, parent_ref: str | None) -> str:
+        """chat.postMessage (a thread reply when there is a parent)."""
+        channel = self._channel(delivery)
+        kwargs: dict[str, Any] = {
+            "channel": _split_ref(parent_ref)[0] if parent_ref else channel,
+            "text": fallback_text(delivery),
+            "blocks": alert_blocks(delivery)
+            if delivery.kind == "alert"
+            else reply_blocks(delivery),
+            "metadata": {
+                "event_type": METADATA_TYPE,
+                "event_payload": {"idempotency_key": delivery.key},
+            },
+            "unfurl_links": False,
+        }
+        if parent_ref:
+            kwargs["thread_ts"] = _split_ref(parent_ref)[1]
+        response = await self._call("chat_postMessage", **kwargs)
+        return f"{response['channel']}:{response['ts']}"
+
+    async def find(self, delivery: Delivery, parent_ref: str | None) -> str | None:
+        """Look for our idempotency key in the channel (or thread) before any re-send."""
+        if parent_ref:
+            channel, ts = _split_ref(parent_ref)
+            method, kwargs = "conversations_replies", {"channel": channel, "ts": ts}
+        else:
+            channel = self._channel(delivery)
+            oldest = f"{time.time() - self.lookback_s:.6f}"
+            method, kwargs = "conversations_history", {"channel": channel, "oldest": oldest}
+        cursor = None
+        for _page in range(20):
+            response = await self._call(
+                method, include_all_metadata=True, limit=200, cursor=cursor, **kwargs
+            )
+            for message in response.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("idempotency_key") == delivery.key:
+                    return f"{response.get('channel') or channel}:{message['ts']}"
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
+
+    async def update(self, delivery: Delivery, parent_ref: str) -> None:
+        """chat.update the alert with the current source count (and a disputed flag)."""
+        channel, ts = _split_ref(parent_ref)
+        await self._call(
+            "chat_update",
+            channel=channel,
+            ts=ts,
+            text=fallback_text(delivery),
+            blocks=alert_blocks(delivery),
+        )
+
+    async def check(self) -> None:
+        """auth.test."""
+        await self._call("auth_test")
+
+    async def aclose(self) -> None:
+        """Nothing pooled."""
+
+
+def _translate(exc: SlackApiError) -> SinkError:
+    status = exc.response.status_code
+    error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+    retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+    wait = float(retry_after) if retry_after and str(retry_after).isdigit() else None
+    if status == 429 or error == "ratelimited":
+        return SinkError(
+            f"slack rate limited (retry after {wait}s)", retryable=True, retry_after=wait
+        )
+    retryable = status >= 500 or error not in _PERMANENT_ERRORS
+    return SinkError(
+        f"slack API error: HTTP {status} {error or 'no error code'}",
+        retryable=retryable,
+        retry_after=wait,
+    )
+
+
+class SlackWebhookSink:
+    """Incoming-webhook fallback: no threads (follow-ups are separate messages), no lookup."""
+
+    name = "slack"
+
+    def __init__(self, url: str, *, timeout: float = 15.0) -> None:
+        self.client = WebhookClient(url, timeout=int(timeout), retry_handlers=[])
+
+    async def send(self, delivery: Delivery, parent_ref: str | None) -> str:
+        """POST the message to the webhook."""
+        blocks = alert_blocks(delivery) if delivery.kind == "alert" else reply_blocks(delivery)
+        try:
+            response = await asyncio.to_thread(
+                self.client.send, text=fallback_text(delivery), blocks=blocks
+            )
+        except _TRANSIENT as exc:
+            raise SinkError(f"slack webhook: {type(exc).__name__}: {exc}", retryable=True) from None
+        if response.status_code == 200:
+            return delivery.key
+        wait = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        retry_after = float(wait[0] if isinstance(wait, list) else wait) if wait else None
+        retryable = response.status_code == 429 or response.status_code >= 500
+        raise SinkError(
+            f"slack webhook: HTTP {response.status_code} {response.body[:100]}",
+            retryable=retryable,
+            retry_after=retry_after,
+        )
+
+    async def find(self, delivery: Delivery, parent_ref: str | None) -> str | None:
+        """Webhooks cannot be searched."""
+        return None
+
+    async def update(self, delivery: Delivery, parent_ref: str) -> None:
+        """Webhooks cannot edit messages."""
+
+    async def check(self) -> None:
+        """Nothing to check without sending."""
+
+    async def aclose(self) -> None:
+        """Nothing pooled."""

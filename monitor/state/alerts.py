@@ -1,0 +1,287 @@
+"""Domain verbs for stories, alerts and the outbox. Multi-key changes run as Lua scripts."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from monitor.errors import StateError
+from monitor.state.keys import Keys
+
+
+def _lua(name: str) -> str:
+    return resources.files("monitor.state").joinpath(f"lua/{name}").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an article matching a rule did to that rule's alert."""
+
+    alert_id: str
+    action: str  # open | held | followup | attached | duplicate | correction | no_parent
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One message for one sink, as stored."""
+
+    entry: str  # "<message key>|<sink>"
+    key: str
+    sink: str
+    kind: str  # alert | followup | correction
+    alert_id: str
+    parent: str
+    payload: dict[str, Any]
+    attempts: int
+    claims: int
+    status: str  # pending | delivered | dead
+    error: str
+    created: float
+    ref: str = ""
+
+
+def _entry(entry: str, raw: dict[str, str]) -> OutboxEntry:
+    return OutboxEntry(
+        entry=entry,
+        key=raw.get("key", ""),
+        sink=raw.get("sink", ""),
+        kind=raw.get("kind", ""),
+        alert_id=raw.get("alert", ""),
+        parent=raw.get("parent", ""),
+        payload=json.loads(raw.get("payload") or "{}"),
+        attempts=int(raw.get("attempts") or 0),
+        claims=int(raw.get("claims") or 0),
+        status=raw.get("status", ""),
+        error=raw.get("error", ""),
+        created=float(raw.get("created") or 0),
+        ref=raw.get("ref", ""),
+    )
+
+
+class AlertState:
+    """Stories, alerts and the outbox in Redis."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self.r = client
+        self.keys = keys
+        self._decide = client.register_script(_lua("decide.lua"))
+        self._claim = client.register_script(_lua("claim.lua"))
+
+    async def _call(self, what: str, coro: Any) -> Any:
+        try:
+            return await coro
+        except RedisError as exc:
+            raise StateError(f"redis: {what}: {exc}") from exc
+        except OSError as exc:
+            raise StateError(f"redis unreachable during {what}: {exc}") from exc
+
+    # -- exact and near duplicates -------------------------------------------------------------
+
+    async def claim_content(self, content_hash: str, article_id: str) -> str | None:
+        """Record who first published this exact text; returns the earlier article id, if any."""
+        won = await self._call(
+            "claim content", self.r.hsetnx(self.keys.content(), content_hash, article_id)
+        )
+        if won:
+            return None
+        earlier = await self._call("read content", self.r.hget(self.keys.content(), content_hash))
+        return None if earlier == article_id else str(earlier)
+
+    async def lsh_candidates(self, buckets: list[str]) -> set[str]:
+        """Article ids sharing at least one LSH band bucket."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            for band, bucket in enumerate(buckets):
+                pipe.smembers(self.keys.lsh_bucket(band, bucket))
+            results = await self._call("read lsh", pipe.execute())
+        return {str(m) for members in results for m in members}
+
+    async def signatures(
+        self, article_ids: list[str]
+    ) -> list[tuple[str, bytes | None, str | None]]:
+        """(id, signature, story) for each article id."""
+        if not article_ids:
+            return []
+        fields = [f for a in article_ids for f in (f"{a}", f"{a}:story")]
+        values = await self._call("read signatures", self.r.hmget(self.keys.signatures(), fields))
+        out = []
+        for i, a in enumerate(article_ids):
+            sig, story = values[2 * i], values[2 * i + 1]
+            out.append((a, bytes.fromhex(sig) if sig else None, story))
+        return out
+
+    async def add_to_lsh(
+        self, article_id: str, signature: bytes, story: str, buckets: list[str], ttl_s: int
+    ) -> None:
+        """Index an article's signature and remember its story."""
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.keys.signatures(),
+                mapping={article_id: signature.hex(), f"{article_id}:story": story},
+            )
+            for band, bucket in enumerate(buckets):
+                key = self.keys.lsh_bucket(band, bucket)
+                pipe.sadd(key, article_id)
+                pipe.expire(key, ttl_s)
+            await self._call("index lsh", pipe.execute())
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        *,
+        rule: str,
+        group: str,
+        window_s: float,
+        new_alert_id: str,
+        article_id: str,
+        source: str,
+        story: str,
+        min_sources: int,
+        payload: dict[str, Any],
+        sinks: list[str],
+        correction: bool = False,
+        now: float | None = None,
+    ) -> Decision:
+        """Open, hold, release or follow up an alert, and enqueue its messages atomically."""
+        now = time.time() if now is None else now
+        result = await self._call(
+            "decide alert",
+            self._decide(
+                keys=[self.keys.open_alert(rule, group), self.keys.outbox_due(), self.keys.alerts_index()],
+                args=[
+                    self.keys.prefix, now, window_s, new_alert_id, article_id, source, story,
+                    min_sources, json.dumps(payload, ensure_ascii=False), rule, group,
+                    ",".join(sinks), "1" if correction else "0",
+                ],
+            ),
+        )  # fmt: skip
+        return Decision(str(result[0]), str(result[1]))
+
+    async def alert(self, alert_id: str) -> dict[str, Any]:
+        """An alert with its counts (empty dict if unknown)."""
+        key = self.keys.alert(alert_id)
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.hgetall(key)
+            pipe.scard(f"{key}:sources")
+            pipe.scard(f"{key}:stories")
+            pipe.scard(f"{key}:articles")
+            pipe.smembers(f"{key}:sources")
+            raw, n_sources, n_stories, n_articles, sources = await self._call(
+                "read alert", pipe.execute()
+            )
+        if not raw:
+            return {}
+        return {
+            **raw,
+            "id": alert_id,
+            "payload": json.loads(raw.get("payload") or "{}"),
+            "sources": int(n_sources),
+            "stories": int(n_stories),
+            "articles": int(n_articles),
+            "source_names": sorted(sources),
+        }
+
+    async def recent_alerts(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Newest alerts first."""
+        ids = await self._call(
+            "list alerts", self.r.zrevrange(self.keys.alerts_index(), 0, limit - 1)
+        )
+        return [await self.alert(str(i)) for i in ids]
+
+    # -- outbox --------------------------------------------------------------------------------
+
+    async def claim(self, limit: int, lease_s: float, now: float | None = None) -> list[str]:
+        """Claim due entries for one lease (a dead sender's claims come back after it)."""
+        now = time.time() if now is None else now
+        entries = await self._call(
+            "claim outbox",
+            self._claim(
+                keys=[self.keys.outbox_due()], args=[self.keys.prefix, now, limit, lease_s]
+            ),
+        )
+        return [str(e) for e in entries]
+
+    async def entry(self, entry: str) -> OutboxEntry | None:
+        """One outbox entry."""
+        raw = await self._call("read outbox", self.r.hgetall(self.keys.outbox(entry)))
+        return _entry(entry, raw) if raw else None
+
+    async def receipt(self, sink: str, message_key: str) -> str | None:
+        """The sink's reference of a delivered message (its thread parent, for follow-ups)."""
+        value = await self._call("read receipt", self.r.get(self.keys.receipt(sink, message_key)))
+        return str(value) if value else None
+
+    async def delivered(self, entry: OutboxEntry, ref: str, now: float | None = None) -> None:
+        """Record a delivery (after the effect, as Alertmanager does) and retire the entry."""
+        now = time.time() if now is None else now
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.receipt(entry.sink, entry.key), ref)
+            pipe.hset(
+                self.keys.outbox(entry.entry),
+                mapping={"status": "delivered", "ref": ref, "delivered": now, "error": ""},
+            )
+            pipe.zrem(self.keys.outbox_due(), entry.entry)
+            await self._call("record delivery", pipe.execute())
+
+    async def retry_later(
+        self, entry: OutboxEntry, when: float, error: str, *, count: bool = True
+    ) -> None:
+        """Reschedule after a failure (`count=False`: waiting, not failing, e.g. for a parent)."""
+        async with self.r.pipeline(transaction=True) as pipe:
+            if count:
+                pipe.hincrby(self.keys.outbox(entry.entry), "attempts", 1)
+            pipe.hset(self.keys.outbox(entry.entry), "error", error[:500])
+            pipe.zadd(self.keys.outbox_due(), {entry.entry: when})
+            await self._call("reschedule", pipe.execute())
+
+    async def dead(self, entry: OutboxEntry, error: str, now: float | None = None) -> None:
+        """Move an entry to the dead-letter set; it stays until `alerts retry`."""
+        now = time.time() if now is None else now
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.keys.outbox(entry.entry), mapping={"status": "dead", "error": error[:500]}
+            )
+            pipe.hincrby(self.keys.outbox(entry.entry), "attempts", 1)
+            pipe.zrem(self.keys.outbox_due(), entry.entry)
+            pipe.zadd(self.keys.outbox_dead(), {entry.entry: now})
+            await self._call("dead-letter", pipe.execute())
+
+    async def dead_entries(self) -> list[OutboxEntry]:
+        """Everything in the dead-letter set, oldest first."""
+        names = await self._call("list dead", self.r.zrange(self.keys.outbox_dead(), 0, -1))
+        entries = [await self.entry(str(n)) for n in names]
+        return [e for e in entries if e is not None]
+
+    async def revive(self, entries: list[str] | None = None, now: float | None = None) -> int:
+        """Put dead entries (all, or those named) back in the outbox with a fresh budget."""
+        now = time.time() if now is None else now
+        names = entries or [
+            str(n)
+            for n in await self._call("list dead", self.r.zrange(self.keys.outbox_dead(), 0, -1))
+        ]
+        revived = 0
+        for name in names:
+            async with self.r.pipeline(transaction=True) as pipe:
+                pipe.zrem(self.keys.outbox_dead(), name)
+                pipe.hset(self.keys.outbox(name), mapping={"status": "pending", "attempts": 0})
+                pipe.zadd(self.keys.outbox_due(), {name: now})
+                removed, *_ = await self._call("revive", pipe.execute())
+            revived += int(removed)
+        return revived
+
+    async def outbox_depth(self) -> int:
+        """Entries waiting (due now or later, including claimed ones)."""
+        return int(await self._call("outbox depth", self.r.zcard(self.keys.outbox_due())))
+
+    async def next_due(self) -> float | None:
+        """When the earliest waiting entry is due."""
+        first = await self._call(
+            "next due", self.r.zrange(self.keys.outbox_due(), 0, 0, withscores=True)
+        )
+        return float(first[0][1]) if first else None

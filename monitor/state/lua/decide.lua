@@ -1,0 +1,65 @@
+-- Decide what an article matching a rule means, and enqueue the resulting messages,
+-- in one atomic step (so a crash can never separate the decision from the outbox write).
+-- KEYS[1] open pointer (rule, group)   KEYS[2] outbox due zset   KEYS[3] alerts index
+-- ARGV: prefix, now, window_s, new_alert_id, article_id, source, story_id, min_sources,
+--       payload (json), rule, group, sinks (comma separated), follows_only ("1": correction)
+local prefix, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local new_id, article, source, story = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local min_sources, payload, rule, group = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
+local sinks, correction = ARGV[12], ARGV[13] == "1"
+
+local function enqueue(key, kind, alert_id, parent)
+  for sink in string.gmatch(sinks, "[^,]+") do
+    local entry = key .. "|" .. sink
+    local okey = prefix .. ":outbox:" .. entry
+    if redis.call("EXISTS", okey) == 0 then
+      redis.call("HSET", okey, "key", key, "sink", sink, "kind", kind, "alert", alert_id,
+        "parent", parent, "payload", payload, "attempts", 0, "claims", 0, "status", "pending",
+        "created", now)
+      redis.call("ZADD", KEYS[2], now, entry)
+    end
+  end
+end
+
+local alert_id = redis.call("GET", KEYS[1])
+if alert_id then  -- the window is judged by the caller's clock; the key TTL only collects garbage
+  local window_end = tonumber(redis.call("HGET", prefix .. ":alert:" .. alert_id, "window_end") or "0")
+  if window_end <= now then alert_id = false end
+end
+if not alert_id then
+  if correction then return {"", "no_parent"} end
+  alert_id = new_id
+  redis.call("SET", KEYS[1], alert_id, "EX", math.max(1, math.floor(window)) + 3600)
+  redis.call("HSET", prefix .. ":alert:" .. alert_id, "rule", rule, "group", group,
+    "opened", now, "window_end", now + window, "status", "held", "payload", payload,
+    "min_sources", min_sources)
+  redis.call("ZADD", KEYS[3], now, alert_id)
+end
+local akey = prefix .. ":alert:" .. alert_id
+if redis.call("SADD", akey .. ":articles", article) == 0 then
+  return {alert_id, "duplicate"}
+end
+if correction then
+  redis.call("HSET", akey, "disputed", 1)
+  enqueue(alert_id .. ":c:" .. article, "correction", alert_id, alert_id)
+  return {alert_id, "correction"}
+end
+local new_source = redis.call("SADD", akey .. ":sources", source)
+redis.call("SADD", akey .. ":stories", story)
+local n_sources = redis.call("SCARD", akey .. ":sources")
+local status = redis.call("HGET", akey, "status")
+if status == "held" then
+  if n_sources >= tonumber(redis.call("HGET", akey, "min_sources")) then
+    redis.call("HSET", akey, "status", "open", "released", now)
+    local first = redis.call("HGET", akey, "payload")
+    payload = first
+    enqueue(alert_id, "alert", alert_id, "")
+    return {alert_id, "open"}
+  end
+  return {alert_id, "held"}
+end
+if new_source == 1 then
+  enqueue(alert_id .. ":f:" .. article, "followup", alert_id, alert_id)
+  return {alert_id, "followup"}
+end
+return {alert_id, "attached"}

@@ -1,0 +1,434 @@
+"""Alerts end to end: stories, dedup, outbox, Slack (local API server), email (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+
+from monitor.config import Settings, load_settings
+from monitor.daemon import replay
+from monitor.extract.seed_format import read_article
+from monitor.pipeline import build_alerting
+from monitor.rules.matcher import Matcher
+from monitor.sinks.base import build_sinks
+from monitor.state.redis_server import free_port
+from monitor.state.store import Store, connect
+from tests.support.articles import LEAD, article, six_outlets
+from tests.support.slack_api import SlackAPI
+
+ROOT = Path(__file__).resolve().parents[2]
+MATCHER = Matcher.from_path(ROOT / "rules")
+
+
+def _settings(redis_url: str, tmp_path: Path, **extra: Any) -> Settings:
+    base: dict[str, Any] = {
+        "redis_url": redis_url,
+        "data_dir": str(tmp_path / "data"),
+        "rules": str(ROOT / "rules"),
+        "alerts": {
+            "retry_base": 0.05,
+            "retry_max": 0.3,
+            "lease_s": 1.0,
+            "console": False,
+            **extra.pop("alerts", {}),
+        },
+    }
+    base.update(extra)
+    return load_settings(None, **base)
+
+
+def _slack(slack: SlackAPI) -> dict[str, str]:
+    return {"token": "xoxb-test", "channel": "#alerts", "api_url": slack.url}
+
+
+def _top_and_replies(slack: SlackAPI) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    msgs = slack.posted()
+    return [m for m in msgs if not m.get("thread_ts")], [m for m in msgs if m.get("thread_ts")]
+
+
+def test_six_outlets_one_alert_five_replies_despite_500s(redis_url: str, tmp_path: Path) -> None:
+    """The issue's done-when: 1 alert, 5 thread replies, final count 6; a second replay sends nothing."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    six_outlets(folder)
+    with SlackAPI() as slack:
+        slack.fail(3, status=500)
+        settings = _settings(redis_url, tmp_path, slack=_slack(slack))
+
+        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        top, replies = _top_and_replies(slack)
+        calls_after_first = len(slack.state.calls)
+        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+
+        assert len(top) == 1
+        assert len(replies) == 5 and {r["thread_ts"] for r in replies} == {top[0]["ts"]}
+        assert "*Sources:* 6 outlet(s)" in str(
+            top[0]["blocks"]
+        )  # chat.update kept the count current
+        assert [c.status for c in slack.calls("chat.postMessage")][:3] == [500, 500, 500]
+        assert len(slack.state.calls) == calls_after_first
+
+
+def test_syndicated_copies_join_the_story(redis_url: str, tmp_path: Path) -> None:
+    """The original and its two syndicated copies are one story; rewrites are their own."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    six_outlets(folder)
+    settings = _settings(redis_url, tmp_path)
+
+    done = asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+
+    stories = [p.story for p in done]
+    assert stories[0] == stories[1] == stories[2]
+    assert len(set(stories[3:]) - {stories[0]}) == 3
+
+
+def test_same_text_same_outlet_is_dropped_before_matching(redis_url: str, tmp_path: Path) -> None:
+    """A re-publication (new URL, same outlet, same text) never reaches the rules."""
+
+    async def go() -> list[Any]:
+        store = Store(connect(redis_url))
+        try:
+            engine, _ = build_alerting(
+                _settings(redis_url, tmp_path), store, MATCHER, {"jsonl": None}
+            )  # type: ignore[dict-item]
+            a = article(1, "wire.example", "US and China issue joint statement", [LEAD])
+            b = article(2, "wire.example", "US and China issue joint statement", [LEAD])
+            return [await engine.process(a), await engine.process(b)]
+        finally:
+            await store.aclose()
+
+    first, second = asyncio.run(go())
+    assert [a for _r, a in [(d[0], d[1].action) for d in first.decisions]] == ["open"]
+    assert second.dropped and second.result is None
+
+
+def test_realert_window_opens_a_new_alert_after_it_ends(redis_url: str, tmp_path: Path) -> None:
+    """Within the window: follow-up; after it: a new alert (clock is a constructor seam)."""
+    now = [1_000_000.0]
+
+    async def go() -> list[str]:
+        store = Store(connect(redis_url))
+        try:
+            engine, _ = build_alerting(
+                _settings(redis_url, tmp_path),
+                store,
+                MATCHER,
+                {"jsonl": None},
+                clock=lambda: now[0],
+            )  # type: ignore[dict-item]
+            actions = []
+            for n, outlet in enumerate(["a.example", "b.example", "c.example"]):
+                if n == 2:
+                    now[0] += 25 * 3600  # us-china-joint-statement has realert: 24h
+                processed = await engine.process(
+                    article(n, outlet, "Joint statement issued", [LEAD + f" ({outlet})"])
+                )
+                actions += [d.action for _r, d in processed.decisions]
+            return actions
+        finally:
+            await store.aclose()
+
+    assert asyncio.run(go()) == ["open", "followup", "open"]
+
+
+def test_slack_failing_then_recovering_sends_exactly_once(redis_url: str, tmp_path: Path) -> None:
+    """Five 500s then success: one message, five failed attempts recorded, none dead."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    six_outlets(folder)
+    for extra in sorted(folder.glob("00[1-5]_*")):
+        extra.unlink()
+    with SlackAPI() as slack:
+        slack.fail(5, status=503)
+        asyncio.run(
+            replay(
+                _settings(redis_url, tmp_path, slack=_slack(slack)),
+                MATCHER,
+                [folder],
+                dry_run=False,
+            )
+        )
+
+        assert len(slack.posted()) == 1
+        assert [c.status for c in slack.calls("chat.postMessage")] == [503] * 5 + [200]
+
+
+def test_429_retry_after_is_honoured(redis_url: str, tmp_path: Path) -> None:
+    """After a 429 with Retry-After: 2 the next attempt waits at least 2 s."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_one(folder)
+    with SlackAPI() as slack:
+        slack.fail(1, status=429, retry_after=2)
+        asyncio.run(
+            replay(
+                _settings(redis_url, tmp_path, slack=_slack(slack)),
+                MATCHER,
+                [folder],
+                dry_run=False,
+            )
+        )
+
+        first, second = slack.calls("chat.postMessage")
+        assert first.status == 429 and second.status == 200
+        assert second.at - first.at >= 2.0
+
+
+def write_one(folder: Path) -> None:
+    """One positive article."""
+    from monitor.extract.seed_format import write_article
+
+    write_article(
+        folder / "000_0000000000000000.txt",
+        article(0, "wire.example", "Joint statement issued", [LEAD]),
+    )
+
+
+def test_crash_after_slack_accepted_is_reconciled_not_resent(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Slack stored the message but our sender died before recording it: the next sender finds
+    the idempotency key in conversations.history and does not post again."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_one(folder)
+    with SlackAPI() as slack:
+        slack.fail(
+            1, record_first=True, hang_s=3.0, status=200
+        )  # accept, then hang (our timeout fires)
+        settings = _settings(redis_url, tmp_path, slack=_slack(slack))
+        matcher = MATCHER
+
+        async def first_run() -> None:
+            store = Store(connect(redis_url))
+            try:
+                engine, deliverer = build_alerting(settings, store, matcher, build_sinks(settings))
+                await engine.process(read_article(next(folder.glob("*.txt"))))
+                [name] = await store.alerts.claim(10, settings.alerts.lease_s)
+                task = asyncio.create_task(deliverer._handle(name))
+                await asyncio.sleep(1.0)
+                task.cancel()  # the process dies mid-send, after Slack accepted the message
+            finally:
+                await store.aclose()
+
+        asyncio.run(first_run())
+        time.sleep(1.2)  # the lease runs out
+        asyncio.run(replay(settings, matcher, [folder], dry_run=False))  # a restarted daemon drains
+
+        assert len(slack.posted()) == 1
+        assert len(slack.calls("chat.postMessage")) == 1
+        assert slack.calls("conversations.history")
+
+
+def test_min_sources_holds_then_releases(redis_url: str, tmp_path: Path) -> None:
+    """With min_sources: 3, nothing is sent until the third outlet reports it."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (ROOT / "rules" / "us-china-ai.yaml").read_text(encoding="utf-8")
+    (rules / "pack.yaml").write_text(
+        text.replace(
+            "    dedup: {realert: 24h}\n    examples:\n      match:\n        - |-\n          US and China issue joint statement on AI",
+            "    dedup: {realert: 24h, min_sources: 3}\n    examples:\n      match:\n        - |-\n          US and China issue joint statement on AI",
+        ),
+        encoding="utf-8",
+    )
+    (rules / "lists.yaml").write_text(
+        (ROOT / "rules" / "lists" / "common.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    matcher = Matcher.from_path(rules)
+    assert matcher.ruleset.rules["us-china-joint-statement"].value.dedup.min_sources == 3
+
+    async def go() -> list[tuple[str, int]]:
+        store = Store(connect(redis_url))
+        try:
+            engine, _ = build_alerting(
+                _settings(redis_url, tmp_path), store, matcher, {"jsonl": None}
+            )  # type: ignore[dict-item]
+            seen = []
+            for n, outlet in enumerate(["a.example", "b.example", "c.example", "d.example"]):
+                processed = await engine.process(
+                    article(n, outlet, "Joint statement issued", [LEAD + f" ({outlet})"])
+                )
+                seen.append((processed.decisions[0][1].action, await store.alerts.outbox_depth()))
+            return seen
+        finally:
+            await store.aclose()
+
+    assert asyncio.run(go()) == [("held", 0), ("held", 0), ("open", 1), ("followup", 2)]
+
+
+def test_dry_run_leaves_redis_untouched(
+    redis_url: str, tmp_path: Path, sync_redis: redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`replay --dry-run` prints the alert and follow-ups and writes no key at all."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    six_outlets(folder)
+
+    asyncio.run(replay(_settings(redis_url, tmp_path), MATCHER, [folder], dry_run=True))
+
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert [__import__("json").loads(x)["kind"] for x in lines] == ["alert"] + ["followup"] * 5
+    assert sync_redis.dbsize() == 0
+    assert not (tmp_path / "data").exists()
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def test_email_alert_and_followups_thread(redis_url: str, tmp_path: Path) -> None:
+    """Multipart text+HTML; follow-ups carry In-Reply-To/References = the alert's Message-ID."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    six_outlets(folder)
+    box = _Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = _settings(
+            redis_url,
+            tmp_path,
+            email={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "sender": "monitor@desk.example",
+                "recipients": ["analyst@desk.example"],
+                "starttls": False,
+            },
+        )
+        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+    finally:
+        controller.stop()
+
+    alert, *followups = box.messages
+    assert alert["Subject"].startswith("[HIGH] US and China issue a joint statement: ")
+    assert alert.is_multipart() and {p.get_content_type() for p in alert.walk()} >= {
+        "text/plain",
+        "text/html",
+    }
+    assert len(followups) == 5
+    assert {f["In-Reply-To"] for f in followups} == {alert["Message-ID"]}
+    assert {f["References"] for f in followups} == {alert["Message-ID"]}
+    assert len({m["Message-ID"] for m in box.messages}) == 6
+
+
+def test_undeliverable_goes_dead_and_retry_sends_it(redis_url: str, tmp_path: Path) -> None:
+    """A permanent Slack error dead-letters at once; after the fault is gone, retry delivers."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_one(folder)
+    with SlackAPI() as slack:
+        slack.fail(1, status=404, error="channel_not_found")
+        settings = _settings(redis_url, tmp_path, slack=_slack(slack))
+        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+
+        async def dead_then_retry() -> tuple[int, int, int]:
+            store = Store(connect(redis_url))
+            try:
+                dead = await store.alerts.dead_entries()
+                revived = await store.alerts.revive()
+                _engine, deliverer = build_alerting(settings, store, MATCHER, build_sinks(settings))
+                await deliverer.drain(10)
+                return len(dead), revived, len(await store.alerts.dead_entries())
+            finally:
+                await store.aclose()
+
+        assert asyncio.run(dead_then_retry()) == (1, 1, 0)
+        assert len(slack.posted()) == 1
+
+
+def test_webhook_mode_posts_without_threads(redis_url: str, tmp_path: Path) -> None:
+    """Incoming-webhook fallback: alert and follow-ups as separate messages."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    six_outlets(folder)
+    with SlackAPI() as slack:
+        asyncio.run(
+            replay(
+                _settings(redis_url, tmp_path, slack={"webhook_url": slack.webhook_url}),
+                MATCHER,
+                [folder],
+                dry_run=False,
+            )
+        )
+        assert len(slack.calls("webhook")) == 6
+        assert not any(m.get("thread_ts") for m in slack.posted())
+
+
+def test_walkback_posts_into_the_open_alert_and_flags_it(redis_url: str, tmp_path: Path) -> None:
+    """A `follows:` rule posts a correction in the alert's thread and marks the parent DISPUTED."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    from monitor.extract.seed_format import write_article
+
+    write_article(
+        folder / "000_0000000000000000.txt",
+        article(0, "wire.example", "Joint statement issued", [LEAD]),
+    )
+    write_article(
+        folder / "001_0000000000000001.txt",
+        article(
+            1,
+            "state.example",
+            "Beijing disputes statement",
+            ["Beijing denied that a joint statement on AI had been agreed with Washington."],
+        ),
+    )
+    with SlackAPI() as slack:
+        asyncio.run(
+            replay(
+                _settings(redis_url, tmp_path, slack=_slack(slack)),
+                MATCHER,
+                [folder],
+                dry_run=False,
+            )
+        )
+        top, replies = _top_and_replies(slack)
+
+    assert len(top) == 1 and len(replies) == 1
+    assert replies[0]["thread_ts"] == top[0]["ts"]
+    assert "Correction / walk-back" in str(replies[0]["blocks"])
+    assert "DISPUTED" in str(top[0]["blocks"])
+
+
+def test_walkback_without_an_open_alert_opens_nothing(redis_url: str, tmp_path: Path) -> None:
+    """A denial of something never alerted is not an alert of its own."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    from monitor.extract.seed_format import write_article
+
+    write_article(
+        folder / "000_0000000000000000.txt",
+        article(
+            0,
+            "state.example",
+            "Beijing disputes statement",
+            ["Beijing denied that a joint statement on AI had been agreed with Washington."],
+        ),
+    )
+    with SlackAPI() as slack:
+        done = asyncio.run(
+            replay(
+                _settings(redis_url, tmp_path, slack=_slack(slack)),
+                MATCHER,
+                [folder],
+                dry_run=False,
+            )
+        )
+        assert [d.action for _r, d in done[0].decisions] == ["no_parent"]
+        assert slack.posted() == []

@@ -1,0 +1,125 @@
+"""Exactly-once under SIGKILL: real `monitor replay` processes, a real Redis, the local Slack API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.articles import six_outlets
+from tests.support.slack_api import SlackAPI
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _config(tmp_path: Path, redis_url: str, slack: SlackAPI) -> Path:
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(
+        f"redis_url: {redis_url}\ndata_dir: {tmp_path / 'data'}\nrules: {ROOT / 'rules'}\nlog_format: json\n"
+        f"slack: {{token: xoxb-test, channel: '#alerts', api_url: '{slack.url}'}}\n"
+        "alerts: {retry_base: 0.05, retry_max: 0.3, lease_s: 1.0, console: false}\n"
+    )
+    return cfg
+
+
+def _monitor(*args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(predicate: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.mark.parametrize(
+    "accepted", [False, True], ids=["killed-before-slack-accepted", "killed-after-slack-accepted"]
+)
+def test_sigkill_mid_send_then_restart_gives_exactly_one_of_each(
+    redis_url: str, tmp_path: Path, accepted: bool
+) -> None:
+    """Kill -9 while the first post is in flight; the restarted process delivers the rest once."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    six_outlets(folder)
+    with SlackAPI() as slack:
+        slack.fail(1, status=200, hang_s=60.0, record_first=accepted)
+        cfg = _config(tmp_path, redis_url, slack)
+
+        first = _monitor("replay", "--config", str(cfg), str(folder))
+        _wait_for(lambda: slack.calls("chat.postMessage"))
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        assert len(slack.posted()) == (1 if accepted else 0)
+
+        time.sleep(1.2)  # the dead sender's lease runs out
+        second = _monitor("replay", "--config", str(cfg), str(folder))
+        _out, err = second.communicate(timeout=120)
+
+        assert second.returncode == 0, err
+        top = [m for m in slack.posted() if not m.get("thread_ts")]
+        replies = [m for m in slack.posted() if m.get("thread_ts")]
+        keys = [m["metadata"]["event_payload"]["idempotency_key"] for m in slack.posted()]
+        assert len(top) == 1 and len(replies) == 5
+        assert len(keys) == len(set(keys))
+        if accepted:
+            assert slack.calls("conversations.history"), "the re-send was reconciled first"
+
+
+def test_alerts_commands_list_show_dead_retry(redis_url: str, tmp_path: Path) -> None:
+    """`alerts list/show` see the alert; `dead` lists a dead-lettered message; `retry` sends it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    six_outlets(folder)
+    for extra in sorted(folder.glob("00[1-5]_*")):
+        extra.unlink()
+    with SlackAPI() as slack:
+        slack.fail(1, status=404, error="channel_not_found")
+        cfg = _config(tmp_path, redis_url, slack)
+        subprocess.run(
+            [sys.executable, "-m", "monitor", "replay", "--config", str(cfg), str(folder)],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "monitor", "alerts", "--config", str(cfg), *args],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        listed = run("list")
+        [alert] = [json.loads(line) for line in run("list", "--json").stdout.splitlines()]
+        dead = run("dead")
+        retried = run("retry")
+        after = run("dead")
+        shown = run("show", alert["id"])
+
+    assert "us-china-joint-statement" in listed.stdout
+    assert "channel_not_found" in dead.stdout and "1 dead message(s)" in dead.stderr
+    assert "revived 1 message(s); all delivered" in retried.stdout
+    assert "0 dead message(s)" in after.stderr
+    assert json.loads(shown.stdout)["rule"] == "us-china-joint-statement"
+    assert len(slack.posted()) == 1
