@@ -66,6 +66,23 @@ def run(
         raise typer.Exit(1) from None
 
 
+@app.command("demo")
+def demo(
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="rule file or folder (default: ./rules)")
+    ] = None,
+) -> None:
+    """A first minute, offline: a bundled feed on 127.0.0.1 through the real pipeline."""
+    from monitor.demo.run import run_demo
+
+    logs.configure("warning", "console")
+    try:
+        run_demo(rules)
+    except MonitorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command("replay")
 def replay(
     paths: Annotated[list[Path], typer.Argument(help="seed-format files or folders, in order")],

@@ -22,7 +22,7 @@ from monitor.alerts.stories import StoryIndex
 from monitor.config import FeedConfig, Settings
 from monitor.errors import FeedParseError, FetchError
 from monitor.extract.html import decode_html, extract_page, html_fragment_text, paragraphs_of
-from monitor.extract.seed_format import archive_name, write_article
+from monitor.extract.seed_format import archive_name, read_article, write_article
 from monitor.models import Article, FeedEntry, FetchResult, PollOutcome, RulePolicy
 from monitor.rules.matcher import Matcher
 from monitor.rules.schema import parse_duration
@@ -207,6 +207,10 @@ class Pipeline:
         existing = await self.store.archived_path(key)
         if existing and (self.settings.archive_path / existing).exists():
             log.info("duplicate_article", feed=entry.feed, url=entry.link, archived=existing)
+            # a crash may have come between archiving and alerting: finish the job (idempotent)
+            await self._alert(
+                await asyncio.to_thread(read_article, self.settings.archive_path / existing)
+            )
             return None
         article = await self.extract(entry)
         if article is None:
@@ -288,7 +292,14 @@ class Pipeline:
         log.info(
             "archived", feed=article.feed, url=article.url, path=str(path), via=article.extraction
         )
-        return replace(article, path=str(path))
+        article = replace(article, path=str(path))
+        await self._alert(article)
+        return article
+
+    async def _alert(self, article: Article) -> None:
+        """Run the alerts stage (idempotent: an article already decided on changes nothing)."""
+        if self.alerts is not None:
+            await self.alerts.process(article)
 
     async def poll_all(self, feeds: list[FeedConfig]) -> list[PollOutcome]:
         """Poll every feed concurrently once."""

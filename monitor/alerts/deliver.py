@@ -96,7 +96,9 @@ class Deliverer:
         while not stop.is_set():
             try:
                 handled = await self.step()
-            except Exception as exc:  # the sender loop must survive Redis blips; it logs and goes on
+            except (
+                Exception
+            ) as exc:  # the sender loop must survive Redis blips; it logs and goes on
                 log.error("deliver_loop_error", error=str(exc))
                 handled = 0
             if handled == 0:
