@@ -44,7 +44,7 @@ class JsonlSink:
         lines = [
             f"{prefix} {headline_line(d)}"
             if d.kind == "alert"
-            else f"{prefix}: {d.headline} ({d.source})"
+            else f"{prefix} to [{d.rule_title}]: {d.headline} ({d.source})"
         ]
         if d.kind == "alert":
             lines.append(f"    {d.source} · {d.published or 'time unknown'} · {d.url}")
