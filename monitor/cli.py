@@ -66,6 +66,17 @@ def run(
         raise typer.Exit(1) from None
 
 
+@app.command("status")
+def status(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+) -> None:
+    """Feeds with last poll, last error, next run and backoff; outbox depth; last alerts."""
+    from monitor.cli_alerts import status_cmd
+
+    status_cmd(_settings(config), as_json)
+
+
 @app.command("demo")
 def demo(
     rules: Annotated[

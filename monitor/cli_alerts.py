@@ -153,3 +153,50 @@ def retry(
     typer.echo(
         f"revived {revived} message(s); {'all delivered' if delivered else 'some still queued'}"
     )
+
+
+def status_cmd(settings: Settings, as_json: bool) -> None:
+    """Feeds (last poll, error, next run, backoff), the outbox, and the last alerts."""
+
+    async def gather(store: Any) -> dict[str, Any]:
+        return {
+            "feeds": [dataclasses.asdict(f) for f in await store.all_feed_states()],
+            "outbox_depth": await store.alerts.outbox_depth(),
+            "dead": len(await store.alerts.dead_entries()),
+            "alerts": await store.alerts.recent_alerts(5),
+        }
+
+    data = asyncio.run(_with_store(settings, gather))
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    configured = {f.key for f in settings.feeds}
+    table = Table(
+        "feed",
+        "status",
+        "last poll (UTC)",
+        "last success",
+        "failures",
+        "next attempt",
+        "last error",
+    )
+    for f in data["feeds"]:
+        name = f["name"] + ("" if f["name"] in configured else " (not in config)")
+        table.add_row(
+            name,
+            f["last_status"] or "-",
+            _when(f["last_poll"]),
+            _when(f["last_success"]),
+            str(f["failures"]),
+            _when(f["next_attempt"]),
+            (f["last_error"] or "")[:60],
+        )
+    for key in sorted(configured - {f["name"] for f in data["feeds"]}):
+        table.add_row(key, "never polled", "-", "-", "0", "-", "")
+    console = _console()
+    console.print(table)
+    console.print(f"outbox: {data['outbox_depth']} waiting, {data['dead']} dead")
+    for a in data["alerts"]:
+        console.print(
+            f"  {_when(a.get('opened'))}  {a.get('rule')}  sources={a['sources']}  {a['payload'].get('headline', '')[:70]}"
+        )

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from monitor.console import progress
 from monitor.errors import RuleError
 from monitor.extract.seed_format import iter_text_files, read_article
 from monitor.models import MatchResult
@@ -164,7 +165,7 @@ def match(
     if missing:
         typer.echo(f"error: no such file or folder: {', '.join(map(str, missing))}", err=True)
         raise typer.Exit(2)
-    for file in files:
+    for file in progress(files, "matching"):
         article = read_article(file)
         result = m.match_article(article)
         if fmt == "jsonl":

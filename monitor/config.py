@@ -102,6 +102,35 @@ class AlertsConfig(_Strict):
     console: bool = Field(default=True, description="also print alerts and append alerts.jsonl")
 
 
+class ServiceConfig(_Strict):
+    """The running daemon: health/metrics endpoint, rule reloads, feed-health alerts."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(
+        default=9464, ge=0, le=65535, description="0 disables /healthz, /readyz, /metrics"
+    )
+    stale_after_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="/healthz fails when no poll succeeded for this long (0: never)",
+    )
+    reload_check_s: float = Field(
+        default=2.0, gt=0, description="how often rule files are checked for changes"
+    )
+    feed_alert_after_s: float = Field(
+        default=3600.0, ge=0, description="ops alert when a feed fails this long (0: off)"
+    )
+    feed_quiet_after_s: float = Field(
+        default=0.0, ge=0, description="ops alert when a feed has nothing new this long (0: off)"
+    )
+    ops_channel: str | None = Field(
+        default=None, description="Slack channel for feed-health alerts (default: slack.channel)"
+    )
+    drain_grace_s: float = Field(
+        default=20.0, gt=0, description="SIGTERM: time to finish in-flight work and flush"
+    )
+
+
 class Settings(BaseSettings):
     """Everything `monitor` reads at start."""
 
@@ -126,6 +155,7 @@ class Settings(BaseSettings):
     allow_private_hosts: list[str] = Field(default_factory=list)
     http: HttpConfig = Field(default_factory=HttpConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 

@@ -14,12 +14,16 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import metrics
 from monitor.alerts.engine import Processed
 from monitor.config import FeedConfig, Settings
-from monitor.errors import StateError
+from monitor.console import progress
+from monitor.errors import RuleError, StateError
 from monitor.extract.seed_format import iter_text_files, read_article
+from monitor.health import HealthServer
 from monitor.models import PollOutcome
-from monitor.pipeline import Pipeline, build_alerting
+from monitor.pipeline import Pipeline, build_alerting, policies_of
+from monitor.rules.loader import rule_files
 from monitor.rules.matcher import Matcher
 from monitor.sinks.base import Sink, build_sinks
 from monitor.sinks.jsonl import PrintSink
@@ -27,7 +31,6 @@ from monitor.state.runtime import open_store
 from monitor.state.store import Store
 
 log = structlog.get_logger("daemon")
-DRAIN_GRACE_S = 20.0
 
 
 def load_matcher(settings: Settings) -> Matcher:
@@ -87,7 +90,8 @@ async def _replay(
     engine, deliverer = build_alerting(settings, store, matcher, sinks)
     done = []
     try:
-        for file in iter_text_files(paths):
+        files = list(iter_text_files(paths))
+        for file in progress(files, "replaying"):
             done.append(await engine.process(read_article(file)))
         if not await deliverer.drain(drain_s):
             log.warning(
@@ -102,13 +106,19 @@ async def _replay(
 
 
 class Daemon:
-    """Schedules one job per feed and stops cleanly on SIGTERM/SIGINT."""
+    """Schedules one job per feed, delivers alerts, serves health, reloads rules, stops cleanly."""
 
     def __init__(self, settings: Settings, matcher: Matcher | None = None) -> None:
         self.settings = settings
         self.matcher = matcher
         self.stopping = asyncio.Event()
+        self.reload_requested = asyncio.Event()
         self.inflight: set[asyncio.Task[PollOutcome | None]] = set()
+        self.scheduler: AsyncIOScheduler | None = None
+        self.pipeline: Pipeline | None = None
+        self.last_success: float | None = None
+        self.started = False
+        self._rules_signature = self._signature()
 
     def _jitter(self, feed: FeedConfig) -> int:
         return max(1, min(30, feed.interval // 10))
@@ -116,22 +126,92 @@ class Daemon:
     async def _job(self, pipeline: Pipeline, feed: FeedConfig) -> PollOutcome | None:
         if self.stopping.is_set():
             return None
-        state = await pipeline.store.feed_state(feed.key)
-        if state.next_attempt and state.next_attempt > time.time() + 1:
-            log.debug("poll_deferred", feed=feed.key, until=state.next_attempt)
-            return None
         task = asyncio.current_task()
         if task is not None:
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
         try:
-            return await pipeline.poll(feed)
+            state = await pipeline.store.feed_state(feed.key)
+            if state.next_attempt and state.next_attempt > time.time() + 1:
+                log.debug("poll_deferred", feed=feed.key, until=state.next_attempt)
+                return None
+            outcome = await pipeline.poll(feed)
         except StateError as exc:
             log.error("poll_state_error", feed=feed.key, error=str(exc))
             return None
+        if outcome.status in ("ok", "not_modified"):
+            self.last_success = time.time()
+        return outcome
 
-    async def _supervise(self, pipeline: Pipeline) -> None:
-        server = pipeline.store.server
+    # -- rules --------------------------------------------------------------------------------
+
+    def _signature(self) -> tuple[tuple[str, float, int], ...]:
+        try:
+            files = rule_files(self.settings.rules)
+            return tuple((str(f), f.stat().st_mtime, f.stat().st_size) for f in files if f.exists())
+        except OSError:
+            return ()
+
+    async def _watch_rules(self) -> None:
+        """Reload on SIGHUP or when a rule file changes; a broken edit keeps the last good rules."""
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.reload_requested.wait(), timeout=self.settings.service.reload_check_s
+                )
+            signature = self._signature()
+            if not self.reload_requested.is_set() and signature == self._rules_signature:
+                continue
+            self.reload_requested.clear()
+            self._rules_signature = signature
+            await self.reload_rules()
+
+    async def reload_rules(self) -> bool:
+        """Load, validate and swap in the rules; False (and the old rules kept) when broken."""
+        try:
+            matcher = await asyncio.to_thread(load_matcher, self.settings)
+        except RuleError as exc:
+            metrics.RULES_RELOADS.labels(result="rejected").inc()
+            log.error(
+                "rules_rejected", problems=[str(p) for p in exc.problems], kept="last good rules"
+            )
+            return False
+        self.matcher = matcher
+        if self.pipeline is not None and self.pipeline.alerts is not None:
+            self.pipeline.alerts.match = matcher.match_article
+            self.pipeline.alerts.policies = policies_of(matcher)
+        metrics.RULES_RELOADS.labels(result="ok").inc()
+        log.info(
+            "rules_reloaded", rules=len(matcher.ruleset.rules), events=len(matcher.ruleset.events)
+        )
+        return True
+
+    # -- health -------------------------------------------------------------------------------
+
+    async def _health(self) -> tuple[bool, dict[str, object]]:
+        redis_ok = False
+        if self.pipeline is not None:
+            with contextlib.suppress(TimeoutError):
+                redis_ok = await asyncio.wait_for(self.pipeline.store.ping(), timeout=2.0)
+        scheduler_ok = (
+            bool(self.scheduler and self.scheduler.running) and not self.stopping.is_set()
+        )
+        age = None if self.last_success is None else round(time.time() - self.last_success, 1)
+        stale_after = self.settings.service.stale_after_s
+        fresh = not stale_after or (age is not None and age <= stale_after)
+        detail: dict[str, object] = {
+            "redis": redis_ok,
+            "scheduler": scheduler_ok,
+            "last_successful_poll_age_s": age,
+        }
+        return redis_ok and scheduler_ok and fresh, detail
+
+    async def _ready(self) -> tuple[bool, dict[str, object]]:
+        ok, detail = await self._health()
+        return ok and self.started, {**detail, "started": self.started}
+
+    async def _supervise(self) -> None:
+        server = self.pipeline.store.server if self.pipeline else None
         while not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=2.0)
@@ -140,20 +220,30 @@ class Daemon:
                 if restarted:
                     log.warning("embedded_redis_restarted")
 
+    # -- lifecycle ----------------------------------------------------------------------------
+
     async def run(self) -> int:
-        """Run until a stop signal; returns the exit code."""
+        """Run until SIGTERM/SIGINT; returns the exit code."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+        svc = self.settings.service
         async with open_store(self.settings) as store:
-            pipeline = Pipeline.build(self.settings, store, self.matcher)
+            pipeline = self.pipeline = Pipeline.build(self.settings, store, self.matcher)
+            health = (
+                HealthServer(svc.host, svc.port, self._health, self._ready) if svc.port else None
+            )
+            if health:
+                await health.start()
             sender_stop = asyncio.Event()
             sender = (
                 asyncio.create_task(pipeline.deliverer.run(sender_stop))
                 if pipeline.deliverer
                 else None
             )
-            scheduler = AsyncIOScheduler(timezone="UTC")
+            watcher = asyncio.create_task(self._watch_rules())
+            self.scheduler = scheduler = AsyncIOScheduler(timezone="UTC")
             for feed in self.settings.feeds:
                 scheduler.add_job(
                     self._job,
@@ -162,28 +252,30 @@ class Daemon:
                     id=feed.key,
                     max_instances=1,
                     coalesce=True,
-                    next_run_time=None,
+                    next_run_time=datetime.now(UTC),
                     misfire_grace_time=feed.interval,
                 )
             scheduler.start()
-            for job in scheduler.get_jobs():
-                job.modify(next_run_time=datetime.now(UTC))
+            self.started = True
             log.info(
                 "started",
                 feeds=len(self.settings.feeds),
                 redis=self.settings.redis_url or "embedded",
             )
             try:
-                await self._supervise(pipeline)
+                await self._supervise()
             finally:
-                scheduler.shutdown(wait=False)
-                await self._drain()
+                scheduler.shutdown(wait=False)  # 1. stop scheduling
+                await self._drain()  # 2. finish in-flight polls (or cancel after the grace period)
+                watcher.cancel()
                 sender_stop.set()
                 if sender is not None:
                     await sender
-                if pipeline.deliverer is not None:  # flush what the last polls enqueued
-                    flushed = await pipeline.deliverer.drain(DRAIN_GRACE_S)
+                if pipeline.deliverer is not None:  # 3. flush what the last polls enqueued
+                    flushed = await pipeline.deliverer.drain(svc.drain_grace_s)
                     log.info("outbox_flushed" if flushed else "outbox_left_for_next_start")
+                if health:
+                    await health.stop()
                 await pipeline.aclose()
         log.info("stopped")
         return 0
@@ -192,10 +284,16 @@ class Daemon:
         log.info("signal", signal=sig.name)
         self.stopping.set()
 
+    def _on_hup(self) -> None:
+        log.info("signal", signal="SIGHUP", action="reload rules")
+        self.reload_requested.set()
+
     async def _drain(self) -> None:
         if not self.inflight:
             return
         log.info("draining", inflight=len(self.inflight))
-        _done, pending = await asyncio.wait(self.inflight, timeout=DRAIN_GRACE_S)
+        _done, pending = await asyncio.wait(
+            self.inflight, timeout=self.settings.service.drain_grace_s
+        )
         for task in pending:
             task.cancel()

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
+from monitor import metrics
 from monitor.alerts.deliver import Deliverer
 from monitor.alerts.engine import AlertEngine
 from monitor.alerts.stories import StoryIndex
@@ -29,6 +31,7 @@ from monitor.rules.schema import parse_duration
 from monitor.sinks.base import Sink, build_sinks
 from monitor.sources.feeds import parse_feed
 from monitor.sources.http import Fetcher, SSRFGuard
+from monitor.state.keys import short_hash
 from monitor.state.store import FeedState, Store
 
 log = structlog.get_logger("pipeline")
@@ -127,6 +130,8 @@ class Pipeline:
         except (FetchError, FeedParseError) as exc:
             outcome = await self._failed(feed, exc, state)
         outcome = replace(outcome, duration_s=round(time.monotonic() - started, 3))
+        metrics.POLLS.labels(feed=feed.key, status=outcome.status).inc()
+        await self._source_health(feed)
         log_method = log.warning if outcome.status == "error" else log.info
         log_method(
             "poll",
@@ -138,6 +143,62 @@ class Pipeline:
             duration_s=outcome.duration_s,
         )
         return outcome
+
+    async def _source_health(self, feed: FeedConfig) -> None:
+        """One ops alert when a feed fails (or stays quiet) too long, one when it recovers."""
+        svc = self.settings.service
+        if self.alerts is None or not (svc.feed_alert_after_s or svc.feed_quiet_after_s):
+            return
+        state = await self.store.feed_state(feed.key)
+        now = time.time()
+        problem: tuple[str, str] | None = None
+        if (
+            svc.feed_alert_after_s
+            and state.failing_since
+            and now - state.failing_since >= svc.feed_alert_after_s
+        ):
+            problem = (
+                f"down:{int(state.failing_since)}",
+                f"failing since {_iso(state.failing_since)} ({state.failures} attempts): {state.last_error}",
+            )
+        elif (
+            svc.feed_quiet_after_s
+            and state.last_new
+            and now - state.last_new >= svc.feed_quiet_after_s
+        ):
+            problem = (f"quiet:{int(state.last_new)}", f"nothing new since {_iso(state.last_new)}")
+        incident = state.ops_alerted
+        if problem and not incident:
+            await self._ops(
+                feed,
+                f"{problem[0]}",
+                "high",
+                f"Feed {problem[0].split(':')[0]}: {feed.key}",
+                problem[1],
+            )
+            await self.store.set_ops_alerted(feed.key, problem[0])
+        elif not problem and incident:
+            await self._ops(
+                feed,
+                f"{incident}:recovered",
+                "info",
+                f"Feed recovered: {feed.key}",
+                f"polling works again ({state.last_status})",
+            )
+            await self.store.set_ops_alerted(feed.key, None)
+
+    async def _ops(
+        self, feed: FeedConfig, incident: str, severity: str, title: str, reason: str
+    ) -> None:
+        payload: dict[str, Any] = {
+            "rule": "feed-health", "rule_title": title, "severity": severity, "headline": title,
+            "url": feed.url, "source": feed.key, "published": None, "event": "feed-health",
+            "evidence": reason, "terms": [], "why": "source health check", "route_email": [],
+            "route_slack": self.settings.service.ops_channel,
+        }  # fmt: skip
+        key = f"ops-{short_hash(feed.key)}-{incident}"
+        await self.store.alerts.enqueue(key, "ops", payload, sorted(self.sinks))
+        log.warning("feed_health", feed=feed.key, incident=incident, reason=reason)
 
     async def _failed(self, feed: FeedConfig, exc: Exception, state: FeedState) -> PollOutcome:
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
@@ -161,7 +222,7 @@ class Pipeline:
         new_ids = await self.store.unseen(feed.key, by_id)
         articles = await self._process_entries([by_id[i] for i in new_ids])
         await self.store.mark_seen(feed.key, new_ids)
-        await self._succeeded(feed, result, "ok", parsed.min_interval, body_hash)
+        await self._succeeded(feed, result, "ok", parsed.min_interval, body_hash, len(new_ids))
         return PollOutcome(
             feed=feed.key,
             status="ok",
@@ -177,6 +238,7 @@ class Pipeline:
         status: str,
         floor: float | None,
         body_hash: str | None,
+        new_items: int = 0,
     ) -> None:
         wait = max(float(feed.interval), floor or 0.0)
         await self.store.record_poll_success(
@@ -188,6 +250,7 @@ class Pipeline:
             next_attempt=time.time() + wait,
             min_interval=floor,
             body_hash=body_hash,
+            new_items=new_items,
         )
 
     # -- entries -----------------------------------------------------------------------------
@@ -204,6 +267,9 @@ class Pipeline:
     async def process_entry(self, entry: FeedEntry) -> Article | None:
         """Fetch, extract and archive one new entry; None if it was archived before or empty."""
         key = entry.canonical_url or entry.entry_id
+        structlog.contextvars.bind_contextvars(
+            cid=short_hash(key)
+        )  # follows the article through every stage
         existing = await self.store.archived_path(key)
         if existing and (self.settings.archive_path / existing).exists():
             log.info("duplicate_article", feed=entry.feed, url=entry.link, archived=existing)
@@ -235,6 +301,7 @@ class Pipeline:
                 page_reason = "page yielded too little text"
             except FetchError as exc:
                 page_reason = exc.reason
+        metrics.EXTRACT_FAILURES.inc()
         log.info("page_fallback", feed=entry.feed, url=entry.link, reason=page_reason)
         paragraphs = paragraphs_of(html_fragment_text(entry.summary), entry.title)
         if not paragraphs and not entry.title:
@@ -293,6 +360,7 @@ class Pipeline:
             "archived", feed=article.feed, url=article.url, path=str(path), via=article.extraction
         )
         article = replace(article, path=str(path))
+        metrics.ARTICLES.labels(via=article.extraction).inc()
         await self._alert(article)
         return article
 
@@ -304,3 +372,7 @@ class Pipeline:
     async def poll_all(self, feeds: list[FeedConfig]) -> list[PollOutcome]:
         """Poll every feed concurrently once."""
         return list(await asyncio.gather(*(self.poll(f) for f in feeds)))
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")

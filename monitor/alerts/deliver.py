@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from monitor import metrics
 from monitor.config import AlertsConfig
 from monitor.errors import SinkError
 from monitor.models import Delivery
@@ -75,6 +76,7 @@ class Deliverer:
     async def step(self, limit: int = 20) -> int:
         """Claim and handle what is due; returns how many entries were handled."""
         names = await self.state.claim(limit, self.cfg.lease_s, now=self.clock())
+        metrics.OUTBOX_DEPTH.set(await self.state.outbox_depth())
         for name in names:
             await self._handle(name)
         return len(names)
@@ -132,6 +134,7 @@ class Deliverer:
                 await self._failed(entry, exc)  # cannot tell: never re-send blind
                 return
             if found:
+                metrics.MESSAGES.labels(sink=entry.sink, result="reconciled").inc()
                 log.info("reconciled", entry=name, ref=found)
                 await self.state.delivered(entry, found)
                 return
@@ -141,6 +144,7 @@ class Deliverer:
             await self._failed(entry, exc)
             return
         await self.state.delivered(entry, ref)
+        self._count_delivery(entry)
         log.info(
             "delivered",
             entry=name,
@@ -151,6 +155,12 @@ class Deliverer:
         )
         if parent_ref is not None and alert:
             await self._refresh_parent(sink, entry, alert, parent_ref)
+
+    def _count_delivery(self, entry: OutboxEntry) -> None:
+        metrics.MESSAGES.labels(sink=entry.sink, result="sent").inc()
+        seen = entry.payload.get("seen")
+        if entry.kind == "alert" and isinstance(seen, int | float):
+            metrics.LATENCY.observe(max(0.0, self.clock() - seen))
 
     async def _wait_for_parent(self, entry: OutboxEntry) -> None:
         parent = await self.state.entry(f"{entry.parent}|{entry.sink}")
@@ -168,7 +178,9 @@ class Deliverer:
 
     async def _failed(self, entry: OutboxEntry, exc: SinkError) -> None:
         attempts = entry.attempts + 1
+        metrics.MESSAGES.labels(sink=entry.sink, result="failed").inc()
         if not exc.retryable or attempts >= self.cfg.max_attempts:
+            metrics.MESSAGES.labels(sink=entry.sink, result="dead").inc()
             log.error("dead_letter", entry=entry.entry, attempts=attempts, error=str(exc))
             await self.state.dead(entry, str(exc))
             return

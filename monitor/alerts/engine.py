@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from monitor import metrics
 from monitor.alerts.stories import StoryIndex
 from monitor.models import Article, Evidence, MatchResult, RuleMatch, RulePolicy
 from monitor.state.alerts import AlertState, Decision
@@ -57,6 +58,7 @@ def payload_for(article: Article, match: RuleMatch, rule: RulePolicy) -> dict[st
         "route_slack": rule.route_slack,
         "route_email": list(rule.route_email),
         "article": article_id(article),
+        "seen": article.fetched.timestamp(),  # for the item-seen -> delivered latency
     }
 
 
@@ -99,6 +101,8 @@ class AlertEngine:
             rule = self.policies[match.rule]
             decision = await self._decide(article, aid, story, match, rule)
             processed.decisions.append((match.rule, decision))
+            metrics.RULE_MATCHES.labels(rule=match.rule).inc()
+            metrics.ALERT_DECISIONS.labels(action=decision.action).inc()
             log.info(
                 "alert_decision",
                 rule=match.rule,

@@ -48,7 +48,7 @@ class EmailSink:
         msg = EmailMessage()
         subject = f"[{d.severity.upper()}] {d.rule_title}: {d.headline}"
         msg["Subject"] = (
-            subject if d.kind == "alert" else f"Re: [{d.severity.upper()}] {d.rule_title}"
+            subject if not d.parent_key else f"Re: [{d.severity.upper()}] {d.rule_title}"
         )
         msg["From"] = self.sender
         msg["To"] = ", ".join(d.route_email or tuple(self.recipients))
@@ -62,7 +62,7 @@ class EmailSink:
             "alert": "New development",
             "followup": "Also reported",
             "correction": "Correction / walk-back",
-        }[d.kind]
+        }.get(d.kind, "Notice")
         text = (
             f"{lead}: {d.headline}\n{d.source} · {d.published or 'time unknown'}\n{d.url}\n\n"
             f"Evidence: {d.evidence}\nWhy: {d.why}\nSources so far: {d.sources} outlet(s), {d.stories} story(ies)\n"

@@ -92,7 +92,7 @@ def reply_blocks(d: Delivery) -> list[dict[str, Any]]:
 
 def fallback_text(d: Delivery) -> str:
     """Plain text for notifications and clients without blocks."""
-    if d.kind == "alert":
+    if d.kind in ("alert", "ops"):
         return _cut(f"[{d.severity.upper()}] {d.rule_title}: {d.headline} ({d.source})", 3000)
     return _cut(
         f"{'Correction' if d.kind == 'correction' else 'Also reported'}: {d.headline} ({d.source})",
@@ -149,9 +149,7 @@ class SlackSink:
         kwargs: dict[str, Any] = {
             "channel": _split_ref(parent_ref)[0] if parent_ref else channel,
             "text": fallback_text(delivery),
-            "blocks": alert_blocks(delivery)
-            if delivery.kind == "alert"
-            else reply_blocks(delivery),
+            "blocks": reply_blocks(delivery) if parent_ref else alert_blocks(delivery),
             "metadata": {
                 "event_type": METADATA_TYPE,
                 "event_payload": {"idempotency_key": delivery.key},

@@ -72,6 +72,7 @@ class AlertState:
         self.keys = keys
         self._decide = client.register_script(_lua("decide.lua"))
         self._claim = client.register_script(_lua("claim.lua"))
+        self._enqueue = client.register_script(_lua("enqueue.lua"))
 
     async def _call(self, what: str, coro: Any) -> Any:
         try:
@@ -162,6 +163,26 @@ class AlertState:
             ),
         )  # fmt: skip
         return Decision(str(result[0]), str(result[1]))
+
+    async def enqueue(
+        self,
+        key: str,
+        kind: str,
+        payload: dict[str, Any],
+        sinks: list[str],
+        now: float | None = None,
+    ) -> None:
+        """Put a standalone message (e.g. a feed-health ops alert) in the outbox, once per key."""
+        now = time.time() if now is None else now
+        args: list[str | float] = [
+            self.keys.prefix,
+            now,
+            key,
+            kind,
+            json.dumps(payload, ensure_ascii=False),
+            ",".join(sinks),
+        ]
+        await self._call("enqueue", self._enqueue(keys=[self.keys.outbox_due()], args=args))
 
     async def alert(self, alert_id: str) -> dict[str, Any]:
         """An alert with its counts (empty dict if unknown)."""

@@ -40,6 +40,9 @@ class FeedState:
     next_attempt: float | None
     min_interval: float | None
     body_hash: str | None
+    failing_since: float | None = None
+    last_new: float | None = None
+    ops_alerted: str | None = None  # "down" / "quiet" while an ops alert is open
 
 
 def _f(value: Any) -> float | None:
@@ -115,6 +118,9 @@ class Store:
             next_attempt=_f(raw.get("next_attempt")),
             min_interval=_f(raw.get("min_interval")),
             body_hash=_s(raw.get("body_hash")),
+            failing_since=_f(raw.get("failing_since")),
+            last_new=_f(raw.get("last_new")),
+            ops_alerted=_s(raw.get("ops_alerted")),
         )
 
     async def all_feed_states(self) -> list[FeedState]:
@@ -134,6 +140,7 @@ class Store:
         next_attempt: float,
         min_interval: float | None,
         body_hash: str | None,
+        new_items: int = 0,
         now: float | None = None,
     ) -> None:
         """Remember validators and clear the error state after a good poll."""
@@ -155,8 +162,12 @@ class Store:
             mapping["last_modified"] = last_modified or ""
         if body_hash is not None:
             mapping["body_hash"] = body_hash
+        if new_items:
+            mapping["last_new"] = now
         async with self._translate("record poll"), self.r.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.feed(name), mapping=mapping)
+            pipe.hdel(self.keys.feed(name), "failing_since")
+            pipe.hsetnx(self.keys.feed(name), "last_new", now)
             pipe.sadd(self.keys.feeds_index(), name)
             await pipe.execute()
 
@@ -179,9 +190,18 @@ class Store:
                     "next_attempt": next_attempt,
                 },
             )
+            pipe.hsetnx(key, "failing_since", now)
             pipe.sadd(self.keys.feeds_index(), name)
             result = await pipe.execute()
         return int(result[0])
+
+    async def set_ops_alerted(self, name: str, value: str | None) -> None:
+        """Remember whether a feed-health ops alert is open for this feed."""
+        async with self._translate("feed ops flag"):
+            if value:
+                await self.r.hset(self.keys.feed(name), "ops_alerted", value)
+            else:
+                await self.r.hdel(self.keys.feed(name), "ops_alerted")
 
     # -- seen items --------------------------------------------------------------------------
 
