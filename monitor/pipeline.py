@@ -287,22 +287,34 @@ class Pipeline:
         return await self.archive(key, article)
 
     async def extract(self, entry: FeedEntry) -> Article | None:
-        """The article from its page, else from the feed's own text."""
+        """The article from its page; the feed's own text when the page fails or has less."""
         fetched = datetime.now(UTC)
         page_reason = "no link"
+        from_page: Article | None = None
         if entry.link:
             try:
                 page = await self.fetcher.fetch(
                     entry.link, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
                 )
-                article = await self._from_page(entry, page, fetched)
-                if article is not None:
-                    return article
-                page_reason = "page yielded too little text"
+                from_page = await self._from_page(entry, page, fetched)
+                page_reason = (
+                    "page yielded no main text" if from_page is None else "page text is short"
+                )
             except FetchError as exc:
                 page_reason = exc.reason
+        page_chars = sum(len(p) for p in from_page.paragraphs) if from_page else 0
+        if from_page is not None and page_chars >= self.settings.http.min_text_chars:
+            return from_page
+        from_feed = self._from_feed(entry, fetched)
+        feed_chars = sum(len(p) for p in from_feed.paragraphs) if from_feed else 0
+        if from_page is not None and page_chars >= feed_chars:
+            return from_page  # short, but still more than the feed has
         metrics.EXTRACT_FAILURES.inc()
         log.info("page_fallback", feed=entry.feed, url=entry.link, reason=page_reason)
+        return from_feed
+
+    @staticmethod
+    def _from_feed(entry: FeedEntry, fetched: datetime) -> Article | None:
         paragraphs = paragraphs_of(html_fragment_text(entry.summary), entry.title)
         if not paragraphs and not entry.title:
             return None
@@ -329,7 +341,7 @@ class Pipeline:
             return None
         title = entry.title.strip() or found.title
         paragraphs = tuple(p for p in found.paragraphs if p.casefold() != title.casefold())
-        if sum(len(p) for p in paragraphs) < self.settings.http.min_text_chars:
+        if not paragraphs:
             return None
         return Article(
             title=title,

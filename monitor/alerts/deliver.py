@@ -73,11 +73,16 @@ class Deliverer:
         delay = min(self.cfg.retry_max, self.cfg.retry_base * 2.0 ** max(0, attempts - 1))
         return max(delay * random.uniform(0.5, 1.0), retry_after or 0.0)
 
-    async def step(self, limit: int = 20) -> int:
-        """Claim and handle what is due; returns how many entries were handled."""
+    async def step(self, limit: int = 20, stop: asyncio.Event | None = None) -> int:
+        """Claim and handle what is due; returns how many entries were handled.
+
+        With `stop` set midway, the rest of the batch is left to come back after its lease.
+        """
         names = await self.state.claim(limit, self.cfg.lease_s, now=self.clock())
         metrics.OUTBOX_DEPTH.set(await self.state.outbox_depth())
         for name in names:
+            if stop is not None and stop.is_set():
+                break
             await self._handle(name)
         return len(names)
 
@@ -97,7 +102,7 @@ class Deliverer:
         """Deliver until `stop` is set (then return; claimed entries come back after their lease)."""
         while not stop.is_set():
             try:
-                handled = await self.step()
+                handled = await self.step(limit=5, stop=stop)
             except (
                 Exception
             ) as exc:  # the sender loop must survive Redis blips; it logs and goes on

@@ -29,7 +29,7 @@ def article_id(article: Article) -> str:
 def outlet(article: Article) -> str:
     """What counts as one outlet: the URL's domain, else (file, IP address) the source name."""
     domain = domain_of(article.url) if article.url.startswith("http") else ""
-    if domain.replace(".", "").isdigit() or ":" in domain:
+    if domain.replace(".", "").isdigit() or ":" in domain or domain == "localhost":
         domain = ""  # an IP literal is a server, not an outlet
     return domain or article.source or "unknown"
 
