@@ -149,6 +149,8 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedConfig) -> Parsed
         resolve_relative_uris=False,
     )
     usable = [e for e in result.entries if e.get("link") or e.get("id") or e.get("title")]
+    if not usable and result.get("version") and not result.bozo:
+        return ParsedFeed((), hints_from_headers(headers), None)  # a valid feed, just empty now
     if not usable:
         if _looks_like_html(body, content_type):
             raise FeedParseError(
