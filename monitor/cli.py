@@ -45,11 +45,15 @@ def _settings(config: Path | None) -> Settings:
 def run(
     config: ConfigOpt = None,
     once: Annotated[bool, typer.Option("--once", help="poll every feed once, then exit")] = False,
+    role: Annotated[str, typer.Option("--role", help="all | poller | worker | sender")] = "all",
 ) -> None:
     """Run the monitor: poll feeds on schedule, archive, match and alert."""
     from monitor.cli_alerts import matcher_or_exit
     from monitor.daemon import Daemon, run_once
 
+    if role not in ("all", "poller", "worker", "sender"):
+        typer.echo("error: --role must be all, poller, worker or sender", err=True)
+        raise typer.Exit(2)
     settings = _settings(config)
     matcher = matcher_or_exit(settings)
     try:
@@ -60,7 +64,7 @@ def run(
                 typer.echo(f"error: all {len(failed)} feeds failed", err=True)
                 raise typer.Exit(1)
             return
-        raise typer.Exit(asyncio.run(Daemon(settings, matcher).run()))
+        raise typer.Exit(asyncio.run(Daemon(settings, matcher, role).run()))
     except MonitorError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -131,6 +131,21 @@ class ServiceConfig(_Strict):
     )
 
 
+class WorkersConfig(_Strict):
+    """Scale-out: the work stream and the worker role."""
+
+    batch: int = Field(default=16, ge=1, description="stream items a worker takes at once")
+    claim_idle_s: float = Field(
+        default=30.0, gt=0, description="reclaim items a dead worker left pending this long"
+    )
+    stream_maxlen: int = Field(
+        default=100_000, ge=100, description="approximate cap on the items stream"
+    )
+    extract_processes: int = Field(
+        default=0, ge=0, description="process pool for trafilatura (0: a thread)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything `monitor` reads at start."""
 
@@ -156,6 +171,7 @@ class Settings(BaseSettings):
     http: HttpConfig = Field(default_factory=HttpConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 

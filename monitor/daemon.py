@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import socket
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,13 +25,14 @@ from monitor.errors import RuleError, StateError
 from monitor.extract.seed_format import iter_text_files, read_article
 from monitor.health import HealthServer
 from monitor.models import PollOutcome
-from monitor.pipeline import Pipeline, build_alerting, policies_of
+from monitor.pipeline import Pipeline, build_alerting, entry_from_json, policies_of
 from monitor.rules.loader import rule_files
 from monitor.rules.matcher import Matcher
 from monitor.sinks.base import Sink, build_sinks
 from monitor.sinks.jsonl import PrintSink
 from monitor.state.runtime import open_store
 from monitor.state.store import Store
+from monitor.state.streams import StreamItem
 
 log = structlog.get_logger("daemon")
 
@@ -108,9 +112,13 @@ async def _replay(
 class Daemon:
     """Schedules one job per feed, delivers alerts, serves health, reloads rules, stops cleanly."""
 
-    def __init__(self, settings: Settings, matcher: Matcher | None = None) -> None:
+    def __init__(
+        self, settings: Settings, matcher: Matcher | None = None, role: str = "all"
+    ) -> None:
         self.settings = settings
         self.matcher = matcher
+        self.role = role
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = asyncio.Event()
         self.reload_requested = asyncio.Event()
         self.inflight: set[asyncio.Task[PollOutcome | None]] = set()
@@ -135,6 +143,11 @@ class Daemon:
             if state.next_attempt and state.next_attempt > time.time() + 1:
                 log.debug("poll_deferred", feed=feed.key, until=state.next_attempt)
                 return None
+            if not await pipeline.store.streams.take_lease(
+                feed.key, self.owner, feed.interval * 0.9
+            ):
+                log.debug("poll_leased_elsewhere", feed=feed.key)
+                return None
             outcome = await pipeline.poll(feed)
         except StateError as exc:
             log.error("poll_state_error", feed=feed.key, error=str(exc))
@@ -142,6 +155,43 @@ class Daemon:
         if outcome.status in ("ok", "not_modified"):
             self.last_success = time.time()
         return outcome
+
+    # -- worker role ----------------------------------------------------------------------------
+
+    async def _work(self, pipeline: Pipeline) -> None:
+        """Consume the items stream: reclaim what dead workers left, then read new items."""
+        cfg = self.settings.workers
+        streams = pipeline.store.streams
+        consumer = self.owner
+        await streams.ensure_group()
+        log.info("worker_started", consumer=consumer)
+        while not self.stopping.is_set():
+            try:
+                items = await streams.reclaim(consumer, cfg.claim_idle_s, cfg.batch)
+                if items:
+                    log.warning("reclaimed", count=len(items), consumer=consumer)
+                else:
+                    items = await streams.read(consumer, cfg.batch, block_ms=1000)
+                await self._process_items(pipeline, items)
+                length, pending = await streams.backlog()
+                metrics.STREAM_LENGTH.set(length)
+                metrics.STREAM_PENDING.set(pending)
+            except StateError as exc:
+                log.error("worker_state_error", error=str(exc))
+                await asyncio.sleep(1.0)
+
+    async def _process_items(self, pipeline: Pipeline, items: list[StreamItem]) -> None:
+        async def one(item: StreamItem) -> str | None:
+            try:
+                await pipeline.process_entry(entry_from_json(item.payload))
+            except StateError as exc:  # left pending: reclaimed after claim_idle_s
+                log.error("item_failed", id=item.id, error=str(exc))
+                return None
+            return str(item.id)
+
+        done = await asyncio.gather(*(one(i) for i in items))
+        self.last_success = time.time() if items else self.last_success
+        await pipeline.store.streams.ack([i for i in done if i])
 
     # -- rules --------------------------------------------------------------------------------
 
@@ -231,20 +281,25 @@ class Daemon:
         svc = self.settings.service
         async with open_store(self.settings) as store:
             pipeline = self.pipeline = Pipeline.build(self.settings, store, self.matcher)
+            pipeline.publish = self.role == "poller"
+            store.streams.maxlen = self.settings.workers.stream_maxlen
+            if self.role == "worker" and self.settings.workers.extract_processes:
+                pipeline.executor = ProcessPoolExecutor(self.settings.workers.extract_processes)
             health = (
                 HealthServer(svc.host, svc.port, self._health, self._ready) if svc.port else None
             )
             if health:
                 await health.start()
             sender_stop = asyncio.Event()
-            sender = (
-                asyncio.create_task(pipeline.deliverer.run(sender_stop))
-                if pipeline.deliverer
-                else None
-            )
+            sends = self.role in ("all", "sender") and pipeline.deliverer is not None
+            sender = None
+            if sends and pipeline.deliverer is not None:
+                sender = asyncio.create_task(pipeline.deliverer.run(sender_stop))
+            worker = asyncio.create_task(self._work(pipeline)) if self.role == "worker" else None
             watcher = asyncio.create_task(self._watch_rules())
             self.scheduler = scheduler = AsyncIOScheduler(timezone="UTC")
-            for feed in self.settings.feeds:
+            polled = self.settings.feeds if self.role in ("all", "poller") else []
+            for feed in polled:
                 scheduler.add_job(
                     self._job,
                     IntervalTrigger(seconds=feed.interval, jitter=self._jitter(feed)),
@@ -259,7 +314,8 @@ class Daemon:
             self.started = True
             log.info(
                 "started",
-                feeds=len(self.settings.feeds),
+                role=self.role,
+                feeds=len(polled),
                 redis=self.settings.redis_url or "embedded",
             )
             try:
@@ -267,15 +323,22 @@ class Daemon:
             finally:
                 scheduler.shutdown(wait=False)  # 1. stop scheduling
                 await self._drain()  # 2. finish in-flight polls (or cancel after the grace period)
+                if worker is not None:  # the batch in hand finishes; unacked items are reclaimed
+                    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                        await asyncio.wait_for(worker, timeout=svc.drain_grace_s)
                 watcher.cancel()
                 sender_stop.set()
                 if sender is not None:
                     await sender
-                if pipeline.deliverer is not None:  # 3. flush what the last polls enqueued
+                if (
+                    sends and pipeline.deliverer is not None
+                ):  # 3. flush what the last polls enqueued
                     flushed = await pipeline.deliverer.drain(svc.drain_grace_s)
                     log.info("outbox_flushed" if flushed else "outbox_left_for_next_start")
                 if health:
                     await health.stop()
+                if pipeline.executor is not None:
+                    pipeline.executor.shutdown(cancel_futures=True)
                 await pipeline.aclose()
         log.info("stopped")
         return 0

@@ -46,6 +46,12 @@ LATENCY = Histogram(
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
     registry=REGISTRY,
 )
+STREAM_LENGTH = Gauge(
+    "monitor_stream_length", "Items in the work stream (back-pressure)", registry=REGISTRY
+)
+STREAM_PENDING = Gauge(
+    "monitor_stream_pending", "Items read by workers but not yet acknowledged", registry=REGISTRY
+)
 RULES_RELOADS = Counter(
     "monitor_rules_reloads", "Rule reloads by result (ok, rejected)", ["result"], registry=REGISTRY
 )

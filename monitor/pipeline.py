@@ -7,10 +7,12 @@ poll feed ─► parse entries ─► drop seen ─► fetch page ─► extract
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -92,6 +94,8 @@ class Pipeline:
     alerts: AlertEngine | None = None
     deliverer: Deliverer | None = None
     sinks: dict[str, Sink] = field(default_factory=dict)
+    publish: bool = False  # poller role: new items go to the Redis Stream, not processed here
+    executor: Executor | None = None  # a process pool for extraction (None: a thread)
 
     @classmethod
     def build(cls, settings: Settings, store: Store, matcher: Matcher | None = None) -> Pipeline:
@@ -220,7 +224,11 @@ class Pipeline:
             log.warning("feed_bozo", feed=feed.key, reason=parsed.warning)
         by_id = {e.entry_id: e for e in parsed.entries}
         new_ids = await self.store.unseen(feed.key, by_id)
-        articles = await self._process_entries([by_id[i] for i in new_ids])
+        if self.publish:  # workers extract; a re-publish after a crash is harmless (idempotent)
+            await self.store.streams.publish([entry_to_json(by_id[i]) for i in new_ids])
+            articles: list[Article | None] = []
+        else:
+            articles = await self._process_entries([by_id[i] for i in new_ids])
         await self.store.mark_seen(feed.key, new_ids)
         await self._succeeded(feed, result, "ok", parsed.min_interval, body_hash, len(new_ids))
         return PollOutcome(
@@ -336,7 +344,11 @@ class Pipeline:
         self, entry: FeedEntry, page: FetchResult, fetched: datetime
     ) -> Article | None:
         html = decode_html(page.body, page.headers.get("content-type", ""))
-        found = await asyncio.to_thread(extract_page, html, page.final_url)
+        if self.executor is not None:
+            loop = asyncio.get_running_loop()
+            found = await loop.run_in_executor(self.executor, extract_page, html, page.final_url)
+        else:
+            found = await asyncio.to_thread(extract_page, html, page.final_url)
         if found is None:
             return None
         title = entry.title.strip() or found.title
@@ -388,3 +400,16 @@ class Pipeline:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
+
+
+def entry_to_json(entry: FeedEntry) -> dict[str, Any]:
+    """A FeedEntry as stream payload."""
+    data = dataclasses.asdict(entry)
+    data["published"] = entry.published.isoformat() if entry.published else None
+    return data
+
+
+def entry_from_json(data: dict[str, Any]) -> FeedEntry:
+    """The FeedEntry a poller published."""
+    published = datetime.fromisoformat(data["published"]) if data.get("published") else None
+    return FeedEntry(**{**data, "published": published, "tags": tuple(data.get("tags") or ())})

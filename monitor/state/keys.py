@@ -85,3 +85,13 @@ class Keys:
     def receipt(self, sink: str, message_key: str) -> str:
         """String: the sink's reference (Slack ts, Message-ID) of a delivered message. Permanent."""
         return f"{self.prefix}:receipt:{sink}:{message_key}"
+
+    # -- scale-out --------------------------------------------------------------------------------
+
+    def items_stream(self) -> str:
+        """Stream: new feed items from pollers to workers (capped with MAXLEN ~)."""
+        return f"{self.prefix}:items"
+
+    def feed_lease(self, feed_key: str) -> str:
+        """String: which poller holds this feed's poll for the current interval (PX expiry)."""
+        return f"{self.prefix}:lease:{short_hash(feed_key)}"

@@ -22,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from monitor.errors import StateError
 from monitor.state.alerts import AlertState
 from monitor.state.keys import Keys, short_hash
+from monitor.state.streams import StreamState
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Store:
         self.seen_ttl_s = seen_ttl_s
         self.server: Any = None  # the embedded RedisServer, when we supervise one
         self.alerts = AlertState(client, self.keys)
+        self.streams = StreamState(client, self.keys)
 
     @asynccontextmanager
     async def _translate(self, what: str) -> AsyncIterator[None]:

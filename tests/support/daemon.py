@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 class DaemonProcess:
     """`monitor run --config FILE` in the background, its stderr parsed as JSON lines."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, role: str = "all") -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+            [sys.executable, "-m", "monitor", "run", "--config", str(config), "--role", role],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.events: list[dict[str, Any]] = []

@@ -34,6 +34,15 @@ class Fault:
     record_first: bool = False  # hang after accepting the message (crash-window tests)
     methods: tuple[str, ...] = ("chat.postMessage",)
     error: str = "internal_error"
+    until: float | None = None  # active until this time (epoch s) instead of for `count` calls
+
+    def active(self, method: str) -> bool:
+        """Whether this fault applies to a call now."""
+        if method not in self.methods:
+            return False
+        if self.until is not None:
+            return time.time() < self.until
+        return self.count > 0
 
 
 @dataclass
@@ -98,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
             method = "webhook"
         args = self._args()
         with state.lock:
-            fault = next((f for f in state.faults if f.count > 0 and method in f.methods), None)
+            fault = next((f for f in state.faults if f.active(method)), None)
             if fault:
                 fault.count -= 1
             call = Call(method, args, time.time())

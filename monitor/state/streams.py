@@ -1,0 +1,125 @@
+"""Scale-out on Redis itself: per-feed poll leases, the items Stream and its consumer group."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from monitor.errors import StateError
+from monitor.state.keys import Keys
+
+GROUP = "workers"
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    """One stream entry: its id and the JSON payload."""
+
+    id: str
+    payload: dict[str, Any]
+
+
+class StreamState:
+    """Leases and the work stream."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys, maxlen: int = 100_000) -> None:
+        self.r = client
+        self.keys = keys
+        self.maxlen = maxlen
+
+    async def _call(self, what: str, coro: Any) -> Any:
+        try:
+            return await coro
+        except RedisError as exc:
+            raise StateError(f"redis: {what}: {exc}") from exc
+        except OSError as exc:
+            raise StateError(f"redis unreachable during {what}: {exc}") from exc
+
+    async def take_lease(self, feed_key: str, owner: str, ttl_s: float) -> bool:
+        """Hold this feed's poll for `ttl_s`; False when another poller holds it."""
+        ms = max(1, int(ttl_s * 1000))
+        return bool(
+            await self._call(
+                "lease", self.r.set(self.keys.feed_lease(feed_key), owner, nx=True, px=ms)
+            )
+        )
+
+    async def ensure_group(self) -> None:
+        """Create the consumer group (and the stream) once."""
+        try:
+            await self.r.xgroup_create(self.keys.items_stream(), GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise StateError(f"redis: create group: {exc}") from exc
+        except (RedisError, OSError) as exc:
+            raise StateError(f"redis: create group: {exc}") from exc
+
+    async def publish(self, payloads: list[dict[str, Any]]) -> list[str]:
+        """Append items (one pipeline round-trip), keeping the stream near `maxlen`."""
+        if not payloads:
+            return []
+        async with self.r.pipeline(transaction=False) as pipe:
+            for p in payloads:
+                pipe.xadd(
+                    self.keys.items_stream(),
+                    {"item": json.dumps(p, ensure_ascii=False)},
+                    maxlen=self.maxlen,
+                    approximate=True,
+                )
+            ids = await self._call("publish", pipe.execute())
+        return [str(i) for i in ids]
+
+    @staticmethod
+    def _items(entries: Any) -> list[StreamItem]:
+        out = []
+        for entry_id, fields in entries or []:
+            if fields and "item" in fields:
+                out.append(StreamItem(str(entry_id), json.loads(fields["item"])))
+        return out
+
+    async def read(self, consumer: str, count: int, block_ms: int) -> list[StreamItem]:
+        """New items for this consumer (blocks up to `block_ms`)."""
+        result = await self._call(
+            "read stream",
+            self.r.xreadgroup(
+                GROUP, consumer, {self.keys.items_stream(): ">"}, count=count, block=block_ms
+            ),
+        )
+        return [i for _stream, entries in result or [] for i in self._items(entries)]
+
+    async def reclaim(self, consumer: str, idle_s: float, count: int) -> list[StreamItem]:
+        """Take over items a dead worker left pending longer than `idle_s` (XAUTOCLAIM)."""
+        result = await self._call(
+            "reclaim",
+            self.r.xautoclaim(
+                self.keys.items_stream(),
+                GROUP,
+                consumer,
+                min_idle_time=int(idle_s * 1000),
+                start_id="0-0",
+                count=count,
+            ),
+        )
+        return self._items(result[1] if result else [])
+
+    async def ack(self, ids: list[str]) -> None:
+        """Acknowledge processed items (after their outbox write)."""
+        if ids:
+            await self._call("ack", self.r.xack(self.keys.items_stream(), GROUP, *ids))
+
+    async def backlog(self) -> tuple[int, int]:
+        """(stream length, pending in the group) for back-pressure metrics."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.xlen(self.keys.items_stream())
+            pipe.xpending(self.keys.items_stream(), GROUP)
+            try:
+                length, pending = await pipe.execute()
+            except ResponseError:
+                return 0, 0
+            except (RedisError, OSError) as exc:
+                raise StateError(f"redis: backlog: {exc}") from exc
+        return int(length), int((pending or {}).get("pending", 0))
