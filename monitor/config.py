@@ -78,6 +78,11 @@ class HttpConfig(_Strict):
     max_bytes: int = Field(default=5_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     per_host: int = Field(default=4, ge=1, description="concurrent requests per host")
+    shards: int = Field(default=8, ge=1, description="httpx clients (see encode/httpx#3215)")
+    transport: Literal["aiohttp", "httpcore"] = Field(
+        default="aiohttp", description="httpx transport (aiohttp: far less CPU per request)"
+    )
+    shard_connections: int = Field(default=16, ge=1, description="connections per client")
     user_agent: str = USER_AGENT
     backoff_base: float = Field(default=60.0, gt=0, description="first retry delay, seconds")
     backoff_max: float = Field(default=3600.0, gt=0)

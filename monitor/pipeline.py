@@ -217,7 +217,8 @@ class Pipeline:
         body_hash = hashlib.sha256(result.body).hexdigest()[:16] if result.body else None
         unchanged = result.not_modified or (body_hash is not None and body_hash == state.body_hash)
         if unchanged:
-            await self._succeeded(feed, result, "not_modified", state.min_interval, None)
+            wait = max(float(feed.interval), state.min_interval or 0.0)
+            await self.store.record_unchanged(state, next_attempt=time.time() + wait)
             return PollOutcome(feed=feed.key, status="not_modified")
         parsed = parse_feed(result.body, result.headers, feed)
         if parsed.warning:
@@ -393,9 +394,15 @@ class Pipeline:
         if self.alerts is not None:
             await self.alerts.process(article)
 
-    async def poll_all(self, feeds: list[FeedConfig]) -> list[PollOutcome]:
-        """Poll every feed concurrently once."""
-        return list(await asyncio.gather(*(self.poll(f) for f in feeds)))
+    async def poll_all(self, feeds: list[FeedConfig], concurrency: int = 256) -> list[PollOutcome]:
+        """Poll every feed once, `concurrency` at a time."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(feed: FeedConfig) -> PollOutcome:
+            async with gate:
+                return await self.poll(feed)
+
+        return list(await asyncio.gather(*(one(f) for f in feeds)))
 
 
 def _iso(ts: float) -> str:

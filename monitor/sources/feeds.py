@@ -15,6 +15,7 @@ import feedparser
 from monitor.config import FeedConfig
 from monitor.errors import FeedParseError
 from monitor.models import FeedEntry
+from monitor.sources.fastfeed import FastFeed, fast_parse
 from monitor.urls import canonical_url, domain_of
 
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
@@ -139,6 +140,9 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedConfig) -> Parsed
     if _looks_like_json(body, content_type):
         parsed = parse_json_feed(body, feed)
         return ParsedFeed(parsed.entries, hints_from_headers(headers), None)
+    fast = fast_parse(body, content_type)
+    if fast is not None:
+        return _from_fast(fast, headers, feed)
     result = feedparser.parse(
         body,
         response_headers={
@@ -178,3 +182,23 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedConfig) -> Parsed
     floor = max((f for f in floors if f is not None), default=None)
     warning = f"malformed feed used anyway: {result.get('bozo_exception')}" if result.bozo else None
     return ParsedFeed(entries, floor, warning)
+
+
+def _from_fast(fast: FastFeed, headers: dict[str, str], feed: FeedConfig) -> ParsedFeed:
+    entries = tuple(
+        _make_entry(
+            feed,
+            fast.title,
+            guid=e.guid,
+            link=e.link,
+            title=e.title,
+            summary=e.summary,
+            published=e.published,
+        )
+        for e in fast.entries
+        if e.link or e.guid or e.title
+    )
+    floors = [hints_from_headers(headers)]
+    if fast.ttl and fast.ttl.isdigit():
+        floors.append(float(fast.ttl) * 60)
+    return ParsedFeed(entries, max((f for f in floors if f is not None), default=None), None)

@@ -57,8 +57,10 @@ def _s(value: Any) -> str | None:
 def connect(url: str, *, retries: int = 8) -> aioredis.Redis:
     """An asyncio client that reconnects with backoff (Sentinel/Cluster: see README)."""
     retry = Retry(ExponentialWithJitterBackoff(cap=5.0, base=0.1), retries)
-    return aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(  # wait for a free connection, never fail
         url,
+        max_connections=64,
+        timeout=60,
         decode_responses=True,
         retry=retry,
         retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError, OSError],
@@ -66,6 +68,7 @@ def connect(url: str, *, retries: int = 8) -> aioredis.Redis:
         socket_timeout=10,
         health_check_interval=30,
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 class Store:
@@ -172,6 +175,27 @@ class Store:
             pipe.hsetnx(self.keys.feed(name), "last_new", now)
             pipe.sadd(self.keys.feeds_index(), name)
             await pipe.execute()
+
+    async def record_unchanged(
+        self, state: FeedState, *, next_attempt: float, now: float | None = None
+    ) -> None:
+        """The hot path (304 / same body): one HSET, touching only what changed."""
+        now = time.time() if now is None else now
+        mapping: dict[Any, Any] = {
+            "last_status": "not_modified",
+            "last_poll": now,
+            "last_success": now,
+            "next_attempt": next_attempt,
+        }
+        if state.failures or state.last_error:
+            mapping.update(failures=0, last_error="")
+        async with self._translate("record poll"):
+            if state.failing_since is not None or state.last_new is None or state.last_poll is None:
+                await self.record_poll_success(state.name, state.url, status="not_modified", etag=None,
+                                               last_modified=None, next_attempt=next_attempt,
+                                               min_interval=state.min_interval, body_hash=None, now=now)  # fmt: skip
+                return
+            await self.r.hset(self.keys.feed(state.name), mapping=mapping)
 
     async def record_poll_failure(
         self, name: str, url: str, *, error: str, next_attempt: float, now: float | None = None
