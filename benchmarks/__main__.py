@@ -1,4 +1,5 @@
-"""`python -m benchmarks [--quick]`: run every benchmark; the last line is one JSON object."""
+"""`python -m benchmarks [--quick]`: run every benchmark; the last line is one JSON object
+with every figure and ratio, all measured in this run."""
 
 from __future__ import annotations
 
@@ -6,22 +7,60 @@ import argparse
 import json
 import os
 import platform
+import time
 
-from benchmarks import rules_bench
+from benchmarks import (
+    feeds_bench,
+    latency_bench,
+    pipeline_bench,
+    poll_bench,
+    rules_bench,
+    scale_bench,
+)
+from monitor import logs
+
+TARGETS = {  # figure -> (comparison, target) from the scale-out issue
+    "pipeline_vs_trafilatura_metadata_ratio": ("<=", 1.15),
+    "pipeline_articles_per_s_per_core": (">=", 14),
+    "extraction_f1": (">=", 0.92),
+    "rules_1000_vs_10_ratio": ("<=", 2.0),
+    "rules_1000_ms_per_1000_words": ("<=", 0.5),
+    "feed_parse_ms_per_100kb": ("<=", 5.0),
+    "poll_unchanged_per_s": (">=", 500),
+    "poll_cpu_ms_per_unchanged": ("<=", 1.5),
+    "poller_rss_mb": ("<=", 150),
+    "redis_used_mb": ("<=", 30),
+    "latency_own_processing_p95_s": ("<=", 1.0),
+}
 
 
 def main() -> None:
     """Run the benchmarks in order and print their figures."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (under 2 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller inputs, fewer repetitions (under 2 minutes)"
+    )
     args = parser.parse_args()
+    logs.configure("warning", "json", stream=open(os.devnull, "w"))  # noqa: SIM115 - lives for the process
     figures: dict[str, object] = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}"
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}",
+        "quick": args.quick,
     }
-    for name, module in (("rules", rules_bench),):
+    started = time.perf_counter()
+    for name, module in (("rules", rules_bench), ("pipeline", pipeline_bench), ("feeds", feeds_bench),
+                         ("poll", poll_bench), ("latency", latency_bench), ("scale", scale_bench)):  # fmt: skip
+        t0 = time.perf_counter()
         result = module.run(quick=args.quick)
-        print(f"[{name}]", json.dumps(result), flush=True)
+        print(f"[{name}] {time.perf_counter() - t0:.1f}s", json.dumps(result), flush=True)
         figures.update(result)
+    figures["latency_target_s"] = figures["latency_poll_interval_s"] + 5  # type: ignore[operator]
+    TARGETS["latency_p95_s"] = ("<=", figures["latency_target_s"])  # type: ignore[assignment]
+    figures["targets_met"] = {
+        k: (figures[k] <= t if op == "<=" else figures[k] >= t)  # type: ignore[operator]
+        for k, (op, t) in TARGETS.items()
+        if k in figures
+    }
+    figures["total_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(figures))
 
 

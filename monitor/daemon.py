@@ -179,13 +179,21 @@ class Daemon:
             except StateError as exc:
                 log.error("worker_state_error", error=str(exc))
                 await asyncio.sleep(1.0)
+            except Exception as exc:  # the worker loop must outlive any single failure
+                log.exception("worker_error", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(1.0)
 
     async def _process_items(self, pipeline: Pipeline, items: list[StreamItem]) -> None:
         async def one(item: StreamItem) -> str | None:
             try:
                 await pipeline.process_entry(entry_from_json(item.payload))
-            except StateError as exc:  # left pending: reclaimed after claim_idle_s
+            except StateError as exc:  # Redis trouble: left pending, reclaimed after claim_idle_s
                 log.error("item_failed", id=item.id, error=str(exc))
+                return None
+            except Exception as exc:  # a bug or a poison item: retried, then set aside, never fatal
+                log.exception("item_failed", id=item.id, error=f"{type(exc).__name__}: {exc}")
+                if await pipeline.store.streams.failed(item, f"{type(exc).__name__}: {exc}", give_up_after=3):
+                    log.error("item_dead", id=item.id, url=item.payload.get("link"))
                 return None
             return str(item.id)
 

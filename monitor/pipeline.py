@@ -392,7 +392,9 @@ class Pipeline:
     async def _alert(self, article: Article) -> None:
         """Run the alerts stage (idempotent: an article already decided on changes nothing)."""
         if self.alerts is not None:
-            await self.alerts.process(article)
+            processed = await self.alerts.process(article)
+            if self.deliverer is not None and processed.decisions:
+                self.deliverer.kick.set()  # wake an idle sender in this process now
 
     async def poll_all(self, feeds: list[FeedConfig], concurrency: int = 256) -> list[PollOutcome]:
         """Poll every feed once, `concurrency` at a time."""

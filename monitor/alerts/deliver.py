@@ -12,7 +12,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -67,6 +67,7 @@ class Deliverer:
     sinks: dict[str, Sink]
     cfg: AlertsConfig
     clock: Callable[[], float] = time.time
+    kick: asyncio.Event = field(default_factory=asyncio.Event)  # set when new messages are queued here
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Capped exponential backoff with jitter, never shorter than Retry-After."""
@@ -108,9 +109,10 @@ class Deliverer:
             ) as exc:  # the sender loop must survive Redis blips; it logs and goes on
                 log.error("deliver_loop_error", error=str(exc))
                 handled = 0
-            if handled == 0:
+            if handled == 0:  # sleep until woken by this process, or poll for other processes' work
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=0.5)
+                    await asyncio.wait_for(_first(stop, self.kick), timeout=0.5)
+                self.kick.clear()
 
     async def _handle(self, name: str) -> None:
         entry = await self.state.entry(name)
@@ -207,3 +209,13 @@ class Deliverer:
             await sink.update(parent, parent_ref)
         except SinkError as exc:  # the follow-up is delivered; the count catches up on the next one
             log.warning("parent_update_failed", alert=entry.alert_id, error=str(exc))
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Return when any of the events is set."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

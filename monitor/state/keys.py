@@ -95,3 +95,12 @@ class Keys:
     def feed_lease(self, feed_key: str) -> str:
         """String: which poller holds this feed's poll for the current interval (PX expiry)."""
         return f"{self.prefix}:lease:{short_hash(feed_key)}"
+
+    def item_failures(self) -> str:
+        """Hash: stream item id -> times its processing failed (poison detection). Entries are
+        deleted when the item is acknowledged."""
+        return f"{self.prefix}:items:failures"
+
+    def dead_items(self) -> str:
+        """List: stream items given up after repeated failures (JSON), for inspection."""
+        return f"{self.prefix}:items:dead"

@@ -109,7 +109,23 @@ class StreamState:
     async def ack(self, ids: list[str]) -> None:
         """Acknowledge processed items (after their outbox write)."""
         if ids:
-            await self._call("ack", self.r.xack(self.keys.items_stream(), GROUP, *ids))
+            async with self.r.pipeline(transaction=False) as pipe:
+                pipe.xack(self.keys.items_stream(), GROUP, *ids)
+                pipe.hdel(self.keys.item_failures(), *ids)
+                await self._call("ack", pipe.execute())
+
+    async def failed(self, item: StreamItem, error: str, give_up_after: int) -> bool:
+        """Count a processing failure; True (and the item moved aside and acked) once it has
+        failed `give_up_after` times, so one poison item cannot be retried forever."""
+        count = int(await self._call("count failure", self.r.hincrby(self.keys.item_failures(), item.id, 1)))
+        if count < give_up_after:
+            return False
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.rpush(self.keys.dead_items(), json.dumps({"id": item.id, "error": error[:500], "item": item.payload}))
+            pipe.xack(self.keys.items_stream(), GROUP, item.id)
+            pipe.hdel(self.keys.item_failures(), item.id)
+            await self._call("dead item", pipe.execute())
+        return True
 
     async def backlog(self) -> tuple[int, int]:
         """(stream length, pending in the group) for back-pressure metrics."""

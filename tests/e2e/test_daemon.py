@@ -14,10 +14,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.state.redis_server import RedisServer, free_port
+from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import LEAD, REWRITES
 from tests.support.builders import article_page, rss
 from tests.support.daemon import ROOT, DaemonProcess
-from tests.support.slack_api import SlackAPI
 
 pytestmark = pytest.mark.slow
 

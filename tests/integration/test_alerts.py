@@ -20,8 +20,8 @@ from monitor.rules.matcher import Matcher
 from monitor.sinks.base import build_sinks
 from monitor.state.redis_server import free_port
 from monitor.state.store import Store, connect
+from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import LEAD, article, six_outlets
-from tests.support.slack_api import SlackAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHER = Matcher.from_path(ROOT / "rules")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import six_outlets
-from tests.support.slack_api import SlackAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 
