@@ -192,7 +192,9 @@ class Daemon:
                 return None
             except Exception as exc:  # a bug or a poison item: retried, then set aside, never fatal
                 log.exception("item_failed", id=item.id, error=f"{type(exc).__name__}: {exc}")
-                if await pipeline.store.streams.failed(item, f"{type(exc).__name__}: {exc}", give_up_after=3):
+                if await pipeline.store.streams.failed(
+                    item, f"{type(exc).__name__}: {exc}", give_up_after=3
+                ):
                     log.error("item_dead", id=item.id, url=item.payload.get("link"))
                 return None
             return str(item.id)

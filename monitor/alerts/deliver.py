@@ -67,7 +67,9 @@ class Deliverer:
     sinks: dict[str, Sink]
     cfg: AlertsConfig
     clock: Callable[[], float] = time.time
-    kick: asyncio.Event = field(default_factory=asyncio.Event)  # set when new messages are queued here
+    kick: asyncio.Event = field(
+        default_factory=asyncio.Event
+    )  # set when new messages are queued here
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Capped exponential backoff with jitter, never shorter than Retry-After."""

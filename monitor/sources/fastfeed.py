@@ -60,7 +60,8 @@ def _rfc822(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _iso(value: str) -> datetime | None:
+def iso_datetime(value: str) -> datetime | None:
+    """An ISO 8601 / RFC 3339 date (UTC when it has no zone); None when unreadable."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -76,7 +77,7 @@ def _rss2(channel: Any) -> FastFeed:
         date = _text(item, "pubDate") or _text(item, DC + "date")
         entries.append(FastEntry(_text(item, "guid") or None, _text(item, "link"), _text(item, "title"),
                                  content if len(content) > len(summary) else summary,
-                                 _rfc822(date) or _iso(date) if date else None))  # fmt: skip
+                                 _rfc822(date) or iso_datetime(date) if date else None))  # fmt: skip
     return FastFeed(_text(channel, "title"), _text(channel, "ttl") or None, entries)
 
 
@@ -92,7 +93,7 @@ def _atom(root: Any) -> FastFeed:
         summary = _text(entry, ATOM + "summary")
         date = _text(entry, ATOM + "published") or _text(entry, ATOM + "updated")
         entries.append(FastEntry(_text(entry, ATOM + "id") or None, link, _text(entry, ATOM + "title"),
-                                 content if len(content) > len(summary) else summary, _iso(date) if date else None))  # fmt: skip
+                                 content if len(content) > len(summary) else summary, iso_datetime(date) if date else None))  # fmt: skip
     return FastFeed(_text(root, ATOM + "title"), None, entries)
 
 
@@ -101,7 +102,7 @@ def _rdf(root: Any) -> FastFeed:
     for item in root.iterfind(RSS1 + "item"):
         date = _text(item, DC + "date")
         entries.append(FastEntry(item.get(RDF + "about"), _text(item, RSS1 + "link"), _text(item, RSS1 + "title"),
-                                 _text(item, RSS1 + "description"), _iso(date) if date else None))  # fmt: skip
+                                 _text(item, RSS1 + "description"), iso_datetime(date) if date else None))  # fmt: skip
     channel = root.find(RSS1 + "channel")
     return FastFeed(_text(channel, RSS1 + "title") if channel is not None else "", None, entries)
 

@@ -15,7 +15,7 @@ import feedparser
 from monitor.config import FeedConfig
 from monitor.errors import FeedParseError
 from monitor.models import FeedEntry
-from monitor.sources.fastfeed import FastFeed, fast_parse
+from monitor.sources.fastfeed import FastFeed, fast_parse, iso_datetime
 from monitor.urls import canonical_url, domain_of
 
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
@@ -77,13 +77,7 @@ def _struct_time(value: Any) -> datetime | None:
 
 
 def _iso(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return iso_datetime(value) if isinstance(value, str) else None
 
 
 def _summary_of(entry: Any) -> str:

@@ -9,9 +9,8 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
-from monitor.errors import StateError
+from monitor.state.calls import redis_call
 from monitor.state.keys import Keys
 
 
@@ -75,12 +74,7 @@ class AlertState:
         self._enqueue = client.register_script(_lua("enqueue.lua"))
 
     async def _call(self, what: str, coro: Any) -> Any:
-        try:
-            return await coro
-        except RedisError as exc:
-            raise StateError(f"redis: {what}: {exc}") from exc
-        except OSError as exc:
-            raise StateError(f"redis unreachable during {what}: {exc}") from exc
+        return await redis_call(what, coro)
 
     # -- exact and near duplicates -------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from monitor.errors import StateError
+from monitor.state.calls import redis_call
 from monitor.state.keys import Keys
 
 GROUP = "workers"
@@ -32,12 +33,7 @@ class StreamState:
         self.maxlen = maxlen
 
     async def _call(self, what: str, coro: Any) -> Any:
-        try:
-            return await coro
-        except RedisError as exc:
-            raise StateError(f"redis: {what}: {exc}") from exc
-        except OSError as exc:
-            raise StateError(f"redis unreachable during {what}: {exc}") from exc
+        return await redis_call(what, coro)
 
     async def take_lease(self, feed_key: str, owner: str, ttl_s: float) -> bool:
         """Hold this feed's poll for `ttl_s`; False when another poller holds it."""
@@ -117,11 +113,16 @@ class StreamState:
     async def failed(self, item: StreamItem, error: str, give_up_after: int) -> bool:
         """Count a processing failure; True (and the item moved aside and acked) once it has
         failed `give_up_after` times, so one poison item cannot be retried forever."""
-        count = int(await self._call("count failure", self.r.hincrby(self.keys.item_failures(), item.id, 1)))
+        count = int(
+            await self._call("count failure", self.r.hincrby(self.keys.item_failures(), item.id, 1))
+        )
         if count < give_up_after:
             return False
         async with self.r.pipeline(transaction=True) as pipe:
-            pipe.rpush(self.keys.dead_items(), json.dumps({"id": item.id, "error": error[:500], "item": item.payload}))
+            pipe.rpush(
+                self.keys.dead_items(),
+                json.dumps({"id": item.id, "error": error[:500], "item": item.payload}),
+            )
             pipe.xack(self.keys.items_stream(), GROUP, item.id)
             pipe.hdel(self.keys.item_failures(), item.id)
             await self._call("dead item", pipe.execute())
