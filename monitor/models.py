@@ -174,6 +174,7 @@ class Delivery:
     route_email: tuple[str, ...] = ()
     parent_key: str | None = None  # the alert's key, for threading follow-ups
     disputed: bool = False
+    items: tuple[Delivery, ...] = ()  # a digest: the messages it gathers
 
 
 @dataclass(frozen=True)
@@ -190,3 +191,5 @@ class RulePolicy:
     follows: str | None = None
     route_slack: str | None = None
     route_email: tuple[str, ...] = ()
+    digest_s: float | None = None
+    quiet: tuple[int, int] | None = None  # minutes after midnight UTC

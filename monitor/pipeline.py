@@ -29,7 +29,7 @@ from monitor.extract.html import decode_html, extract_page, html_fragment_text, 
 from monitor.extract.seed_format import archive_name, read_article, write_article
 from monitor.models import Article, FeedEntry, FetchResult, PollOutcome, RulePolicy
 from monitor.rules.matcher import Matcher
-from monitor.rules.schema import parse_duration
+from monitor.rules.schema import parse_duration, parse_window
 from monitor.sinks.base import Sink, build_sinks
 from monitor.sources.feeds import parse_feed
 from monitor.sources.http import Fetcher, SSRFGuard
@@ -62,6 +62,8 @@ def policies_of(matcher: Matcher) -> dict[str, RulePolicy]:
             follows=r.follows,
             route_slack=r.route.slack,
             route_email=tuple(r.route.email),
+            digest_s=parse_duration(r.dedup.digest) if r.dedup.digest else None,
+            quiet=parse_window(r.dedup.quiet_hours) if r.dedup.quiet_hours else None,
         )
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -83,10 +84,13 @@ class Deliverer:
         """
         names = await self.state.claim(limit, self.cfg.lease_s, now=self.clock())
         metrics.OUTBOX_DEPTH.set(await self.state.outbox_depth())
-        for name in names:
+        entries = [e for e in [await self.state.entry(n) for n in names] if e is not None]
+        for entry in sorted(
+            entries, key=lambda e: (e.created, e.kind != "alert")
+        ):  # alerts before their follow-ups
             if stop is not None and stop.is_set():
                 break
-            await self._handle(name)
+            await self._handle(entry)
         return len(names)
 
     async def drain(self, timeout: float) -> bool:
@@ -116,10 +120,8 @@ class Deliverer:
                     await asyncio.wait_for(_first(stop, self.kick), timeout=0.5)
                 self.kick.clear()
 
-    async def _handle(self, name: str) -> None:
-        entry = await self.state.entry(name)
-        if entry is None:
-            return
+    async def _handle(self, entry: OutboxEntry) -> None:
+        name = entry.entry
         if entry.status in ("delivered", "dead"):
             if entry.status == "delivered":
                 await self.state.delivered(entry, entry.ref)
@@ -127,6 +129,9 @@ class Deliverer:
         sink = self.sinks.get(entry.sink)
         if sink is None:
             await self.state.dead(entry, f"sink {entry.sink!r} is not configured")
+            return
+        if entry.digest:
+            await self._send_digest(sink, entry)
             return
         alert = await self.state.alert(entry.alert_id)
         delivery = to_delivery(entry, alert)
@@ -136,17 +141,8 @@ class Deliverer:
             if parent_ref is None:
                 await self._wait_for_parent(entry)
                 return
-        if entry.claims > 1:  # claimed before: its sender may have died after the sink accepted it
-            try:
-                found = await sink.find(delivery, parent_ref)
-            except SinkError as exc:
-                await self._failed(entry, exc)  # cannot tell: never re-send blind
-                return
-            if found:
-                metrics.MESSAGES.labels(sink=entry.sink, result="reconciled").inc()
-                log.info("reconciled", entry=name, ref=found)
-                await self.state.delivered(entry, found)
-                return
+        if entry.claims > 1 and await self._reconciled(entry, sink, delivery, parent_ref):
+            return
         try:
             ref = await sink.send(delivery, parent_ref)
         except SinkError as exc:
@@ -164,6 +160,51 @@ class Deliverer:
         )
         if parent_ref is not None and alert:
             await self._refresh_parent(sink, entry, alert, parent_ref)
+
+    async def _reconciled(
+        self, entry: OutboxEntry, sink: Sink, delivery: Delivery, parent_ref: str | None
+    ) -> bool:
+        """Claimed before, so its sender may have died after the sink accepted it: look first.
+
+        True when the message was found (and recorded) or cannot be checked now (retried later).
+        """
+        try:
+            found = await sink.find(delivery, parent_ref)
+        except SinkError as exc:
+            await self._failed(entry, exc)  # cannot tell: never re-send blind
+            return True
+        if found:
+            metrics.MESSAGES.labels(sink=entry.sink, result="reconciled").inc()
+            log.info("reconciled", entry=entry.entry, ref=found)
+            await self.state.delivered(entry, found)
+            return True
+        return False
+
+    async def _send_digest(self, sink: Sink, entry: OutboxEntry) -> None:
+        """Every pending message of this digest period, in one message."""
+        entries = await self.state.digest_entries(entry.digest)
+        if not any(e.entry == entry.entry for e in entries):
+            return  # already sent with a sibling of this digest
+        items = []
+        for e in sorted(entries, key=lambda x: x.created):
+            items.append(to_delivery(e, await self.state.alert(e.alert_id)))
+        first = items[0]
+        digest = dataclasses.replace(
+            first, key=entry.digest, kind="digest", parent_key=None, items=tuple(items),
+            headline=f"{len(items)} update(s)",
+        )  # fmt: skip
+        try:
+            ref = await sink.send(digest, None)
+        except SinkError as exc:
+            for e in entries:
+                await self._failed(e, exc)
+            return
+        for e in entries:
+            await self.state.delivered(e, ref)
+            self._count_delivery(e)
+        log.info(
+            "digest_delivered", digest=entry.digest, messages=len(entries), sink=entry.sink, ref=ref
+        )
 
     def _count_delivery(self, entry: OutboxEntry) -> None:
         metrics.MESSAGES.labels(sink=entry.sink, result="sent").inc()

@@ -124,6 +124,8 @@ class AlertEngine:
         target = self.policies[rule.follows] if rule.follows else rule
         now = self.clock()
         group = self._group(target, article, story)
+        due = quiet_until(now, target.quiet)
+        digest_end = digest_window(due, target.digest_s) if target.digest_s else None
         return await self.state.decide(
             rule=target.id,
             group=group,
@@ -137,4 +139,26 @@ class AlertEngine:
             sinks=self.sinks,
             correction=rule.follows is not None,
             now=now,
+            due=due,
+            due_email=digest_end or due,
+            digest_key=f"{target.id}:{int(digest_end)}" if digest_end else "",
         )
+
+
+def quiet_until(now: float, window: tuple[int, int] | None) -> float:
+    """When a message created at `now` may go out: the end of the quiet window it falls in."""
+    if window is None:
+        return now
+    start, end = window
+    day = now - now % 86400
+    minute = (now - day) / 60
+    inside = start <= minute < end if start < end else (minute >= start or minute < end)
+    if not inside:
+        return now
+    end_ts = day + end * 60
+    return end_ts if end_ts > now else end_ts + 86400
+
+
+def digest_window(now: float, period: float) -> float:
+    """The end of the digest period `now` falls in (periods aligned to the epoch)."""
+    return now - now % period + period

@@ -33,6 +33,20 @@ def parse_duration(value: str) -> int:
     return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
 
 
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_window(value: str) -> tuple[int, int]:
+    """`22:00-07:00` -> (start, end) in minutes after midnight UTC."""
+    m = _WINDOW.match(value.strip())
+    if not m:
+        raise ValueError(f"{value!r} is not a UTC window like 22:00-07:00")
+    start, end = int(m.group(1)) * 60 + int(m.group(2)), int(m.group(3)) * 60 + int(m.group(4))
+    if start == end:
+        raise ValueError("a quiet window must not be empty")
+    return start, end
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -88,12 +102,26 @@ class Dedup(_Strict):
     realert: str = "24h"
     group_by: list[str] = Field(default_factory=list)
     min_sources: int = Field(default=1, ge=1)
-    digest: bool = False
+    digest: str | None = Field(
+        default=None,
+        description="email: one digest per period (e.g. 1h) instead of one mail per message",
+    )
+    quiet_hours: str | None = Field(
+        default=None, description="UTC window like 22:00-07:00: messages wait until it ends"
+    )
 
-    @field_validator("realert")
+    @field_validator("realert", "digest")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_window(value)
         return value
 
 

@@ -44,7 +44,9 @@ class EmailSink:
         self.domain = sender.rpartition("@")[2] or "monitor.local"
 
     def build(self, d: Delivery) -> EmailMessage:
-        """The MIME message for a delivery."""
+        """The MIME message for a delivery (a digest gathers several)."""
+        if d.kind == "digest":
+            return self._digest(d)
         msg = EmailMessage()
         subject = f"[{d.severity.upper()}] {d.rule_title}: {d.headline}"
         msg["Subject"] = (
@@ -78,6 +80,29 @@ class EmailSink:
         )
         msg.set_content(text)
         msg.add_alternative(body, subtype="html")
+        return msg
+
+    def _digest(self, d: Delivery) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = f"[Digest] {d.rule_title}: {len(d.items)} update(s)"
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(d.route_email or tuple(self.recipients))
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = message_id(d.key, self.domain)
+        lines, parts = [], []
+        for item in d.items:
+            label = {"alert": "New", "followup": "Also reported", "correction": "Correction"}.get(
+                item.kind, item.kind
+            )
+            lines.append(
+                f"- {label}: {item.headline} ({item.source}) {item.url}\n  {item.evidence}"
+            )
+            parts.append(f"<li><b>{label}:</b> <a href=\"{html.escape(item.url)}\">{html.escape(item.headline)}</a> "
+                         f"({html.escape(item.source)})<br><i>{html.escape(item.evidence)}</i></li>")  # fmt: skip
+        msg.set_content(f"{d.rule_title} — {len(d.items)} update(s)\n\n" + "\n".join(lines) + "\n")
+        msg.add_alternative(
+            f"<p><b>{html.escape(d.rule_title)}</b></p><ul>{''.join(parts)}</ul>", subtype="html"
+        )
         return msg
 
     def _send(self, msg: EmailMessage) -> None:

@@ -43,6 +43,7 @@ class OutboxEntry:
     error: str
     created: float
     ref: str = ""
+    digest: str = ""  # the digest index key, when this email goes out in a digest
 
 
 def _entry(entry: str, raw: dict[str, str]) -> OutboxEntry:
@@ -60,6 +61,7 @@ def _entry(entry: str, raw: dict[str, str]) -> OutboxEntry:
         error=raw.get("error", ""),
         created=float(raw.get("created") or 0),
         ref=raw.get("ref", ""),
+        digest=raw.get("digest", ""),
     )
 
 
@@ -142,9 +144,18 @@ class AlertState:
         sinks: list[str],
         correction: bool = False,
         now: float | None = None,
+        due: float | None = None,
+        due_email: float | None = None,
+        digest_key: str = "",
     ) -> Decision:
-        """Open, hold, release or follow up an alert, and enqueue its messages atomically."""
+        """Open, hold, release or follow up an alert, and enqueue its messages atomically.
+
+        `due`: when messages may go (quiet hours); `due_email` and `digest_key`: email
+        messages of digest rules wait for the period's end and are indexed to go out as one.
+        """
         now = time.time() if now is None else now
+        due = now if due is None else due
+        due_email = due if due_email is None else due_email
         result = await self._call(
             "decide alert",
             self._decide(
@@ -152,7 +163,8 @@ class AlertState:
                 args=[
                     self.keys.prefix, now, window_s, new_alert_id, article_id, source, story,
                     min_sources, json.dumps(payload, ensure_ascii=False), rule, group,
-                    ",".join(sinks), "1" if correction else "0",
+                    ",".join(sinks), "1" if correction else "0", due, due_email,
+                    self.keys.digest(digest_key) if digest_key else "",
                 ],
             ),
         )  # fmt: skip
@@ -177,6 +189,12 @@ class AlertState:
             ",".join(sinks),
         ]
         await self._call("enqueue", self._enqueue(keys=[self.keys.outbox_due()], args=args))
+
+    async def digest_entries(self, digest_key: str) -> list[OutboxEntry]:
+        """The pending entries gathered under one digest index key."""
+        names = await self._call("read digest", self.r.smembers(digest_key))
+        entries = [await self.entry(str(n)) for n in sorted(names)]
+        return [e for e in entries if e is not None and e.status == "pending"]
 
     async def alert(self, alert_id: str) -> dict[str, Any]:
         """An alert with its counts (empty dict if unknown)."""

@@ -104,3 +104,8 @@ class Keys:
     def dead_items(self) -> str:
         """List: stream items given up after repeated failures (JSON), for inspection."""
         return f"{self.prefix}:items:dead"
+
+    def digest(self, digest_key: str) -> str:
+        """Set: outbox entries (email) that go out together as one digest. Left after sending
+        (the entries record their own delivery)."""
+        return f"{self.prefix}:digest:{digest_key}"

@@ -213,7 +213,9 @@ def test_crash_after_slack_accepted_is_reconciled_not_resent(
                 engine, deliverer = build_alerting(settings, store, matcher, build_sinks(settings))
                 await engine.process(read_article(next(folder.glob("*.txt"))))
                 [name] = await store.alerts.claim(10, settings.alerts.lease_s)
-                task = asyncio.create_task(deliverer._handle(name))
+                entry = await store.alerts.entry(name)
+                assert entry is not None
+                task = asyncio.create_task(deliverer._handle(entry))
                 await asyncio.sleep(1.0)
                 task.cancel()  # the process dies mid-send, after Slack accepted the message
             finally:

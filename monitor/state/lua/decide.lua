@@ -2,11 +2,13 @@
 -- in one atomic step (so a crash can never separate the decision from the outbox write).
 -- KEYS[1] open pointer (rule, group)   KEYS[2] outbox due zset   KEYS[3] alerts index
 -- ARGV: prefix, now, window_s, new_alert_id, article_id, source, story_id, min_sources,
---       payload (json), rule, group, sinks (comma separated), follows_only ("1": correction)
+--       payload (json), rule, group, sinks (comma separated), follows_only ("1": correction),
+--       due (quiet hours), due_email (digest period end), digest index key ("" if none)
 local prefix, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local new_id, article, source, story = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local min_sources, payload, rule, group = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
 local sinks, correction = ARGV[12], ARGV[13] == "1"
+local due, due_email, digest = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16]
 
 local function enqueue(key, kind, alert_id, parent)
   for sink in string.gmatch(sinks, "[^,]+") do
@@ -16,7 +18,15 @@ local function enqueue(key, kind, alert_id, parent)
       redis.call("HSET", okey, "key", key, "sink", sink, "kind", kind, "alert", alert_id,
         "parent", parent, "payload", payload, "attempts", 0, "claims", 0, "status", "pending",
         "created", now)
-      redis.call("ZADD", KEYS[2], now, entry)
+      if sink == "email" then
+        redis.call("ZADD", KEYS[2], due_email, entry)
+        if digest ~= "" then
+          redis.call("HSET", okey, "digest", digest)
+          redis.call("SADD", digest, entry)
+        end
+      else
+        redis.call("ZADD", KEYS[2], due, entry)
+      end
     end
   end
 end
