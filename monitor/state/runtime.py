@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from monitor.config import Settings
 from monitor.errors import StateError
 from monitor.state.redis_server import RedisServer
-from monitor.state.store import Store, connect
+from monitor.state.store import Store, cluster_safe_prefix, connect
 
 
 @asynccontextmanager
@@ -21,7 +21,8 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
         server = RedisServer(settings.data_dir / "redis")
         await asyncio.to_thread(server.start)
         url = server.url
-    store = Store(connect(url), settings.redis_prefix, settings.seen_ttl_days * 86400.0)
+    prefix = cluster_safe_prefix(url, settings.redis_prefix)
+    store = Store(connect(url), prefix, settings.seen_ttl_days * 86400.0)
     store.server = server
     try:
         if not await store.ping():

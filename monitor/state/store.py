@@ -11,9 +11,12 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -54,8 +57,24 @@ def _s(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
+    out = []
+    for part in netloc.rsplit("@", 1)[-1].split(","):
+        host, _, port = part.partition(":")
+        out.append((host or "127.0.0.1", int(port or default_port)))
+    return out
+
+
 def connect(url: str, *, retries: int = 8) -> aioredis.Redis:
-    """An asyncio client that reconnects with backoff (Sentinel/Cluster: see README)."""
+    """An asyncio client that reconnects with backoff.
+
+    `redis://`, `rediss://`, `unix://`; `redis+sentinel://h1:26379,h2:26379/<service>[/db]`
+    (the master Sentinel names, re-resolved on failover); `redis+cluster://h1:7000,h2:7001`.
+    """
+    if url.startswith("redis+sentinel://"):
+        return _sentinel(url, retries)
+    if url.startswith("redis+cluster://"):
+        return _cluster(url, retries)  # type: ignore[return-value]
     retry = Retry(ExponentialWithJitterBackoff(cap=5.0, base=0.1), retries)
     pool = aioredis.BlockingConnectionPool.from_url(  # wait for a free connection, never fail
         url,
@@ -69,6 +88,40 @@ def connect(url: str, *, retries: int = 8) -> aioredis.Redis:
         health_check_interval=30,
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+def _sentinel(url: str, retries: int) -> aioredis.Redis:
+    parts = urlsplit(url)
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        raise StateError(
+            f"{url}: a Sentinel URL needs the service name: redis+sentinel://host:26379/<service>"
+        )
+    db = int(path[1]) if len(path) > 1 else 0
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        _hosts(parts.netloc, 26379), socket_connect_timeout=5,
+                        sentinel_kwargs={"socket_connect_timeout": 5, "password": parts.password})  # fmt: skip
+    retry = Retry(ExponentialWithJitterBackoff(cap=5.0, base=0.1), retries)
+    return sentinel.master_for(  # type: ignore[no-any-return]
+        path[0], db=db, password=parts.password, decode_responses=True, retry=retry,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError, OSError],
+        socket_timeout=10, socket_connect_timeout=5,
+    )  # fmt: skip
+
+
+def _cluster(url: str, retries: int) -> RedisCluster:
+    parts = urlsplit(url)
+    nodes = [ClusterNode(h, p) for h, p in _hosts(parts.netloc, 6379)]
+    return RedisCluster(startup_nodes=nodes, decode_responses=True, password=parts.password,
+                        retry=Retry(ExponentialWithJitterBackoff(cap=5.0, base=0.1), retries),
+                        socket_timeout=10, socket_connect_timeout=5)  # fmt: skip
+
+
+def cluster_safe_prefix(url: str, prefix: str) -> str:
+    """On a Cluster every key must share one hash slot (Lua scripts and transactions span keys)."""
+    if url.startswith("redis+cluster://") and not (prefix.startswith("{") and prefix.endswith("}")):
+        return "{" + prefix + "}"
+    return prefix
 
 
 class Store:
