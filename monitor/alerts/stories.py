@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHash
 
 from monitor.state.alerts import AlertState
 
@@ -57,6 +56,8 @@ class StoryIndex:
 
     def signature(self, text: str) -> np.ndarray:
         """MinHash signature (batch update: ~10x faster than one shingle at a time)."""
+        from datasketch import MinHash  # ~78 MB with scipy: only processes that hash stories pay
+
         mh = MinHash(num_perm=self.num_perm, seed=1)
         grams = list(shingles(text))
         if grams:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import lxml.html
-import trafilatura
 from charset_normalizer import from_bytes
 from lxml.etree import ParserError
 
@@ -130,6 +129,8 @@ def _date(value: str | None) -> datetime | None:
 
 def extract_page(html: str, url: str | None = None) -> Extracted | None:
     """Run trafilatura with metadata; None when it finds no main text (CPU-bound: run off-loop)."""
+    import trafilatura  # imported on first use: pollers and senders never extract
+
     doc: Any = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False
     )
