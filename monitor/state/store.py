@@ -7,8 +7,7 @@ connection errors with capped, jittered exponential backoff (so a Redis restart 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.errors import StateError
 from monitor.state.alerts import AlertState
+from monitor.state.calls import translated
 from monitor.state.keys import Keys, short_hash
 from monitor.state.streams import StreamState
 
@@ -137,15 +137,6 @@ class Store:
         self.alerts = AlertState(client, self.keys)
         self.streams = StreamState(client, self.keys)
 
-    @asynccontextmanager
-    async def _translate(self, what: str) -> AsyncIterator[None]:
-        try:
-            yield
-        except RedisError as exc:
-            raise StateError(f"redis: {what}: {exc}") from exc
-        except OSError as exc:
-            raise StateError(f"redis unreachable during {what}: {exc}") from exc
-
     async def ping(self) -> bool:
         """True when Redis answers."""
         try:
@@ -161,7 +152,7 @@ class Store:
 
     async def feed_state(self, name: str) -> FeedState:
         """The remembered state of a feed (empty fields if never polled)."""
-        async with self._translate("read feed state"):
+        async with translated("read feed state"):
             raw = await self.r.hgetall(self.keys.feed(name))
         return FeedState(
             name=str(raw.get("name", name)),
@@ -183,7 +174,7 @@ class Store:
 
     async def all_feed_states(self) -> list[FeedState]:
         """Every feed ever polled with this prefix, for `status`."""
-        async with self._translate("list feeds"):
+        async with translated("list feeds"):
             names = sorted(await self.r.smembers(self.keys.feeds_index()))
         return [await self.feed_state(str(n)) for n in names]
 
@@ -222,7 +213,7 @@ class Store:
             mapping["body_hash"] = body_hash
         if new_items:
             mapping["last_new"] = now
-        async with self._translate("record poll"), self.r.pipeline(transaction=True) as pipe:
+        async with translated("record poll"), self.r.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.feed(name), mapping=mapping)
             pipe.hdel(self.keys.feed(name), "failing_since")
             pipe.hsetnx(self.keys.feed(name), "last_new", now)
@@ -242,7 +233,7 @@ class Store:
         }
         if state.failures or state.last_error:
             mapping.update(failures=0, last_error="")
-        async with self._translate("record poll"):
+        async with translated("record poll"):
             if state.failing_since is not None or state.last_new is None or state.last_poll is None:
                 await self.record_poll_success(state.name, state.url, status="not_modified", etag=None,
                                                last_modified=None, next_attempt=next_attempt,
@@ -256,7 +247,7 @@ class Store:
         """Count a failed poll, keep its reason and the next attempt; returns the failure count."""
         now = time.time() if now is None else now
         key = self.keys.feed(name)
-        async with self._translate("record failure"), self.r.pipeline(transaction=True) as pipe:
+        async with translated("record failure"), self.r.pipeline(transaction=True) as pipe:
             pipe.hincrby(key, "failures", 1)
             pipe.hset(
                 key,
@@ -276,7 +267,7 @@ class Store:
 
     async def set_ops_alerted(self, name: str, value: str | None) -> None:
         """Remember whether a feed-health ops alert is open for this feed."""
-        async with self._translate("feed ops flag"):
+        async with translated("feed ops flag"):
             if value:
                 await self.r.hset(self.keys.feed(name), "ops_alerted", value)
             else:
@@ -289,7 +280,7 @@ class Store:
         ids = list(entry_ids)
         if not ids:
             return []
-        async with self._translate("check seen items"):
+        async with translated("check seen items"):
             scores = await self.r.zmscore(self.keys.seen(feed), [short_hash(i) for i in ids])
         return [i for i, score in zip(ids, scores, strict=True) if score is None]
 
@@ -300,7 +291,7 @@ class Store:
         now = time.time() if now is None else now
         key = self.keys.seen(feed)
         members = {short_hash(i): now for i in entry_ids}
-        async with self._translate("mark seen"), self.r.pipeline(transaction=True) as pipe:
+        async with translated("mark seen"), self.r.pipeline(transaction=True) as pipe:
             if members:
                 pipe.zadd(key, members)
             pipe.zremrangebyscore(key, "-inf", now - self.seen_ttl_s)
@@ -311,7 +302,7 @@ class Store:
 
     async def archived_path(self, canonical_url: str) -> str | None:
         """The archive path already claimed for this canonical URL, if any."""
-        async with self._translate("read archive index"):
+        async with translated("read archive index"):
             value = await self.r.hget(self.keys.archived(), short_hash(canonical_url))
         return _s(value)
 
@@ -322,7 +313,7 @@ class Store:
         path and whether it is new (False: this URL was archived before under that path).
         """
         url_hash = short_hash(canonical_url)
-        async with self._translate("claim archive path"):
+        async with translated("claim archive path"):
             existing = await self.r.hget(self.keys.archived(), url_hash)
             if existing:
                 return str(existing), False
@@ -335,5 +326,5 @@ class Store:
 
     async def forget_archive_claim(self, canonical_url: str) -> None:
         """Release a claim whose file could not be written (so a retry may claim again)."""
-        async with self._translate("release archive path"):
+        async with translated("release archive path"):
             await self.r.hdel(self.keys.archived(), short_hash(canonical_url))
