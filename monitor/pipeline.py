@@ -137,7 +137,7 @@ class Pipeline:
             outcome = await self._failed(feed, exc, state)
         outcome = replace(outcome, duration_s=round(time.monotonic() - started, 3))
         metrics.POLLS.labels(feed=feed.key, status=outcome.status).inc()
-        await self._source_health(feed)
+        await self._source_health(feed, state, outcome)
         log_method = log.warning if outcome.status == "error" else log.info
         log_method(
             "poll",
@@ -150,11 +150,15 @@ class Pipeline:
         )
         return outcome
 
-    async def _source_health(self, feed: FeedConfig) -> None:
+    async def _source_health(
+        self, feed: FeedConfig, before: FeedState, outcome: PollOutcome
+    ) -> None:
         """One ops alert when a feed fails (or stays quiet) too long, one when it recovers."""
         svc = self.settings.service
         if self.alerts is None or not (svc.feed_alert_after_s or svc.feed_quiet_after_s):
             return
+        if not svc.feed_quiet_after_s and (outcome.status == "error") == bool(before.ops_alerted):
+            return  # still failing with its incident open, or fine with none: no extra Redis read
         state = await self.store.feed_state(feed.key)
         now = time.time()
         problem: tuple[str, str] | None = None
