@@ -75,7 +75,7 @@ def run(quick: bool = False) -> dict[str, float]:
         cfg.write_text(
             f"feeds: [{{url: 'http://127.0.0.1:{feed.port}/feed.xml', interval: {INTERVAL}, name: f}}]\n"
             f"data_dir: {tmp}/data\nrules: {ROOT / 'rules'}\nallow_private_hosts: [127.0.0.1]\nlog_format: json\nlog_level: warning\n"
-            f"slack: {{token: xoxb-bench, channel: '#b', api_url: '{slack.url}'}}\n"
+            f"slack: {{token: xoxb-bench, channel: '#alerts', api_url: '{slack.url}'}}\n"
             "alerts: {console: false}\nservice: {port: 0, feed_alert_after_s: 0}\nhttp: {min_text_chars: 10}\n"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}

@@ -136,23 +136,46 @@ def retry(
         float, typer.Option(help="seconds to try delivering now (0: leave it to the daemon)")
     ] = 30.0,
 ) -> None:
-    """Put dead messages back in the outbox with a fresh retry budget, and try them now."""
+    """Put dead messages back in the outbox with a fresh retry budget, and try them now.
+
+    Says what happened to each one (delivered, dead again with the error, still queued);
+    exits 1 unless every revived message was delivered (or left to the daemon with --drain 0).
+    """
     from monitor.alerts.deliver import Deliverer
 
     settings: Settings = ctx.obj()
 
-    async def go(store: Any) -> tuple[int, bool]:
+    async def go(store: Any) -> tuple[list[str], list[Any]]:
         revived = await store.alerts.revive(entries or None)
-        delivered = True
         if drain > 0 and revived:
             sinks = build_sinks(settings)
-            delivered = await Deliverer(store.alerts, sinks, settings.alerts).drain(drain)
-        return revived, delivered
+            deliverer = Deliverer(store.alerts, sinks, settings.alerts)
+            deliverer.ops_channel = settings.service.ops_channel
+            try:
+                await deliverer.drain(drain)
+            finally:
+                for sink in sinks.values():
+                    await sink.aclose()
+        return revived, [await store.alerts.entry(name) for name in revived]
 
-    revived, delivered = asyncio.run(_with_store(settings, go))
+    revived, after = asyncio.run(_with_store(settings, go))
+    if drain <= 0 or not revived:
+        typer.echo(f"revived {len(revived)} message(s); the daemon will deliver them")
+        return
+    outcome = {"delivered": 0, "dead": 0, "pending": 0}
+    for entry in after:
+        status = entry.status if entry is not None else "pending"
+        outcome[status] = outcome.get(status, 0) + 1
+        if status == "dead":
+            typer.echo(f"dead again: {entry.entry}: {entry.error}", err=True)
+        elif status == "pending":
+            typer.echo(f"still queued: {entry.entry}: {entry.error or 'not tried yet'}", err=True)
     typer.echo(
-        f"revived {revived} message(s); {'all delivered' if delivered else 'some still queued'}"
+        f"revived {len(revived)} message(s): {outcome['delivered']} delivered, "
+        f"{outcome['dead']} dead again, {outcome['pending']} still queued"
     )
+    if outcome["delivered"] != len(revived):
+        raise typer.Exit(1)
 
 
 def status_cmd(settings: Settings, as_json: bool) -> None:

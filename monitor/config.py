@@ -98,8 +98,19 @@ class AlertsConfig(_Strict):
     num_perm: int = Field(default=128, ge=16, le=512)
     story_ttl_days: int = Field(default=7, ge=1)
     retry_base: float = Field(default=2.0, gt=0, description="first retry delay, seconds")
-    retry_max: float = Field(default=300.0, gt=0)
-    max_attempts: int = Field(default=8, ge=1, description="then the dead-letter list")
+    retry_max: float = Field(default=180.0, gt=0, description="longest delay between retries")
+    retry_for_s: float = Field(
+        default=86400.0, gt=0, description="retry a failing message this long, then dead-letter"
+    )
+    max_attempts: int | None = Field(
+        default=None, ge=1, description="optional cap on attempts besides retry_for_s"
+    )
+    sink_down_alert_s: float = Field(
+        default=600.0, ge=0, description="tell the desk once when a sink fails this long (0: off)"
+    )
+    probe_s: float = Field(
+        default=60.0, gt=0, description="while a sink is down and idle, check() it this often"
+    )
     lease_s: float = Field(
         default=60.0, gt=0, description="a claimed message comes back after this"
     )

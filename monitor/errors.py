@@ -93,11 +93,22 @@ class RuleError(MonitorError):
 
 
 class SinkError(MonitorError):
-    """A sink failed to deliver; the sink decides whether retrying can help."""
+    """A sink failed to deliver; the sink decides whether retrying can help.
+
+    `uncertain`: the sink may have accepted the message anyway (a timeout, a dropped
+    connection, a 500); a re-send must then look in the sink first. False when the service
+    answered a clear no (rate limited, a Slack `ok: false`, connection refused).
+    """
 
     def __init__(
-        self, reason: str, *, retryable: bool = True, retry_after: float | None = None
+        self,
+        reason: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        uncertain: bool = True,
     ) -> None:
         super().__init__(reason)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.uncertain = uncertain

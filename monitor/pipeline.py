@@ -83,7 +83,9 @@ def build_alerting(
     engine = AlertEngine(
         store.alerts, matcher.match_article, policies_of(matcher), stories, sorted(sinks), clock
     )
-    return engine, Deliverer(store.alerts, sinks, cfg, clock)
+    deliverer = Deliverer(store.alerts, sinks, cfg, clock)
+    deliverer.ops_channel = settings.service.ops_channel
+    return engine, deliverer
 
 
 @dataclass

@@ -1,8 +1,15 @@
 """Delivery: claim due outbox entries, reconcile re-sends, send, retry with backoff, dead-letter.
 
 The only place that retries. A message is recorded as delivered only after the sink
-accepted it; an entry claimed before (its sender may have died mid-send) is first looked
-up in the sink (Slack metadata), so a crash at any point gives no loss and no duplicate.
+accepted it; an entry whose earlier attempt may have reached the sink (its sender died
+mid-send, or the send timed out) is first looked up in the sink (Slack metadata), so a crash
+at any point gives no loss and no duplicate.
+
+Retries are bounded by time (`retry_for_s`, a day by default), not by a count, with the
+delay capped at a few minutes, so an outage of hours loses nothing. Outages are tracked per
+sink: the desk is told once when one lasts `sink_down_alert_s`, and when the sink works
+again (a send succeeds, or its `check()` passes while nothing is being retried) the dead
+letters still younger than `retry_for_s` are re-sent.
 """
 
 from __future__ import annotations
@@ -71,6 +78,9 @@ class Deliverer:
     kick: asyncio.Event = field(
         default_factory=asyncio.Event
     )  # set when new messages are queued here
+    ops_channel: str | None = None  # where "sink down" notices go in Slack
+    attempted: dict[str, float] = field(default_factory=dict)  # sink -> last attempt (probes)
+    last_probe: float = 0.0
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Capped exponential backoff with jitter, never shorter than Retry-After."""
@@ -115,6 +125,8 @@ class Deliverer:
             ) as exc:  # the sender loop must survive Redis blips; it logs and goes on
                 log.error("deliver_loop_error", error=str(exc))
                 handled = 0
+            if handled == 0:
+                await self._probe_quietly()
             if handled == 0:  # sleep until woken by this process, or poll for other processes' work
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(stop, self.kick), timeout=0.5)
@@ -141,8 +153,9 @@ class Deliverer:
             if parent_ref is None:
                 await self._wait_for_parent(entry)
                 return
-        if entry.claims > 1 and await self._reconciled(entry, sink, delivery, parent_ref):
+        if entry.unsure and await self._reconciled(entry, sink, delivery, parent_ref):
             return
+        self.attempted[entry.sink] = self.clock()
         try:
             ref = await sink.send(delivery, parent_ref)
         except SinkError as exc:
@@ -150,6 +163,7 @@ class Deliverer:
             return
         await self.state.delivered(entry, ref)
         self._count_delivery(entry)
+        await self._sink_works(entry.sink)
         log.info(
             "delivered",
             entry=name,
@@ -177,6 +191,7 @@ class Deliverer:
             metrics.MESSAGES.labels(sink=entry.sink, result="reconciled").inc()
             log.info("reconciled", entry=entry.entry, ref=found)
             await self.state.delivered(entry, found)
+            await self._sink_works(entry.sink)
             return True
         return False
 
@@ -202,6 +217,7 @@ class Deliverer:
         for e in entries:
             await self.state.delivered(e, ref)
             self._count_delivery(e)
+        await self._sink_works(entry.sink)
         log.info(
             "digest_delivered", digest=entry.digest, messages=len(entries), sink=entry.sink, ref=ref
         )
@@ -224,15 +240,22 @@ class Deliverer:
             self.clock() + min(2.0, self.cfg.lease_s),
             "waiting for the alert to be delivered",
             count=False,
+            settled=True,
         )
 
     async def _failed(self, entry: OutboxEntry, exc: SinkError) -> None:
-        attempts = entry.attempts + 1
+        attempts, now = entry.attempts + 1, self.clock()
         metrics.MESSAGES.labels(sink=entry.sink, result="failed").inc()
-        if not exc.retryable or attempts >= self.cfg.max_attempts:
+        if exc.retryable:
+            since = await self.state.sink_failed(entry.sink, now)
+            await self._tell_desk_once(entry.sink, since, now, str(exc))
+        retried_s = now - (entry.failing_since or now)
+        capped = self.cfg.max_attempts is not None and attempts >= self.cfg.max_attempts
+        if not exc.retryable or retried_s >= self.cfg.retry_for_s or capped:
+            why = str(exc) if not exc.retryable else f"{exc} (gave up after {_span(retried_s)} of retries, {attempts} attempts)"  # fmt: skip
             metrics.MESSAGES.labels(sink=entry.sink, result="dead").inc()
-            log.error("dead_letter", entry=entry.entry, attempts=attempts, error=str(exc))
-            await self.state.dead(entry, str(exc))
+            log.error("dead_letter", entry=entry.entry, attempts=attempts, error=why)
+            await self.state.dead(entry, why, now=now)
             return
         delay = self.backoff(attempts, exc.retry_after)
         log.warning(
@@ -242,7 +265,85 @@ class Deliverer:
             retry_in_s=round(delay, 2),
             error=str(exc),
         )
-        await self.state.retry_later(entry, self.clock() + delay, str(exc))
+        await self.state.retry_later(
+            entry, now + delay, str(exc), settled=not exc.uncertain, now=now
+        )
+
+    # -- outages ---------------------------------------------------------------------------------
+
+    async def _tell_desk_once(self, sink: str, since: float, now: float, error: str) -> None:
+        """Once per outage, when it has lasted `sink_down_alert_s`: a log line and an ops
+        message through the other sinks (the one that is down cannot carry it)."""
+        after = self.cfg.sink_down_alert_s
+        if not after or now - since < after or not await self.state.sink_flag(sink, "told"):
+            return
+        log.error("sink_down", sink=sink, down_for=_span(now - since), error=error)
+        title = f"Alerts to {sink} are failing: down for {_span(now - since)}"
+        detail = f"Messages are being retried for {_span(self.cfg.retry_for_s)}; last error: {error}"  # fmt: skip
+        await self._ops(f"sink-down-{sink}-{int(since)}", title, detail, "high", exclude=sink)
+
+    async def _sink_works(self, sink: str) -> None:
+        """A send to `sink` succeeded: end its outage, if any, and re-send its young dead letters."""
+        ended = await self.state.sink_up(sink)
+        if ended is None:
+            return
+        since, told = ended
+        now = self.clock()
+        resent = await self._revive_young(sink, now)
+        log.warning("sink_recovered", sink=sink, down_for=_span(now - since), resent=len(resent))
+        if told:
+            title = f"Alerts to {sink} work again after {_span(now - since)}"
+            await self._ops(f"sink-up-{sink}-{int(since)}", title, f"{len(resent)} dead message(s) re-sent", "info")  # fmt: skip
+
+    async def _revive_young(self, sink: str, now: float) -> list[str]:
+        """Dead letters of `sink` younger than the retry window, back in the outbox (their
+        retry budget unchanged, so nothing is retried past it)."""
+        low = now - self.cfg.retry_for_s
+        dead = await self.state.dead_entries(since=low)
+        names = [e.entry for e in dead if e.sink == sink and e.created >= low]
+        revived = await self.state.revive(names, now, fresh=False) if names else []
+        if revived:
+            self.kick.set()
+        return revived
+
+    async def _probe_quietly(self) -> None:
+        """While a sink is down and nothing is being retried on it, ask `check()` now and then:
+        a pass re-sends its young dead letters (once per outage)."""
+        now = self.clock()
+        if now - self.last_probe < self.cfg.probe_s:
+            return
+        self.last_probe = now
+        try:
+            down = await self.state.sinks_down()
+        except Exception as exc:  # a Redis blip: the next idle turn tries again
+            log.warning("probe_skipped", error=str(exc))
+            return
+        for name, since in down.items():
+            sink = self.sinks.get(name)
+            if sink is None or now - self.attempted.get(name, 0.0) < self.cfg.probe_s:
+                continue
+            try:
+                await sink.check()
+            except SinkError as exc:
+                await self._tell_desk_once(name, since, now, str(exc))
+                continue
+            if await self.state.sink_flag(name, "probed"):
+                resent = await self._revive_young(name, now)
+                log.info("sink_check_passed", sink=name, resent=len(resent))
+
+    async def _ops(
+        self, key: str, title: str, detail: str, severity: str, *, exclude: str | None = None
+    ) -> None:
+        payload: dict[str, Any] = {
+            "rule": "sink-health", "rule_title": title, "severity": severity, "headline": title,
+            "url": "", "source": "monitor", "published": None, "event": "sink-health",
+            "evidence": detail, "terms": [], "why": "delivery health check", "route_email": [],
+            "route_slack": self.ops_channel,
+        }  # fmt: skip
+        sinks = sorted(n for n in self.sinks if n != exclude)
+        if sinks:
+            await self.state.enqueue(key, "ops", payload, sinks, now=self.clock())
+            self.kick.set()
 
     async def _refresh_parent(
         self, sink: Sink, entry: OutboxEntry, alert: dict[str, Any], parent_ref: str
@@ -252,6 +353,16 @@ class Deliverer:
             await sink.update(parent, parent_ref)
         except SinkError as exc:  # the follow-up is delivered; the count catches up on the next one
             log.warning("parent_update_failed", alert=entry.alert_id, error=str(exc))
+
+
+def _span(seconds: float) -> str:
+    """A duration as a person says it: `45 s`, `12 min`, `3 h 20 min`."""
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -27,6 +27,7 @@ _PERMANENT_ERRORS = frozenset(
      "restricted_action", "invalid_arguments", "no_text"}
 )  # fmt: skip
 METADATA_TYPE = "monitor_alert"
+_CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{8,}")
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_BLOCKS = 50
@@ -93,11 +94,11 @@ def reply_blocks(d: Delivery) -> list[dict[str, Any]]:
 def fallback_text(d: Delivery) -> str:
     """Plain text for notifications and clients without blocks."""
     if d.kind in ("alert", "ops"):
-        return _cut(f"[{d.severity.upper()}] {d.rule_title}: {d.headline} ({d.source})", 3000)
-    return _cut(
-        f"{'Correction' if d.kind == 'correction' else 'Also reported'}: {d.headline} ({d.source})",
-        3000,
-    )
+        text = f"[{d.severity.upper()}] {d.rule_title}: {d.headline} ({d.source})"
+    else:
+        lead = "Correction" if d.kind == "correction" else "Also reported"
+        text = f"{lead}: {d.headline} ({d.source})"
+    return _cut(_esc(text), 3000)
 
 
 def _split_ref(ref: str) -> tuple[str, str]:
@@ -106,7 +107,13 @@ def _split_ref(ref: str) -> tuple[str, str]:
 
 
 class SlackSink:
-    """Slack Web API with a bot token (`api_url` lets tests and GovSlack point elsewhere)."""
+    """Slack Web API with a bot token (`api_url` lets tests and GovSlack point elsewhere).
+
+    Slack takes a channel name only in chat.postMessage; history, replies and updates need
+    the conversation ID. Names are resolved through conversations.list once and cached (and
+    every chat.postMessage answer teaches the ID of the name it was given); a look-up that
+    fails is retryable, so reconciliation waits rather than dead-lettering.
+    """
 
     name = "slack"
 
@@ -124,6 +131,7 @@ class SlackSink:
         )
         self.channel = channel
         self.lookback_s = lookback_s
+        self.ids: dict[str, str] = {}  # channel name (without '#') -> conversation ID
 
     def _channel(self, d: Delivery) -> str:
         channel = d.route_slack or self.channel
@@ -140,14 +148,53 @@ class SlackSink:
             raise _translate(exc) from None
         except _TRANSIENT as exc:
             raise SinkError(
-                f"slack {method}: {type(exc).__name__}: {exc}", retryable=True
+                f"slack {method}: {type(exc).__name__}: {exc}",
+                retryable=True,
+                uncertain=not isinstance(exc, ConnectionRefusedError),
             ) from None
+
+    async def conversation_id(self, channel: str) -> str:
+        """The conversation ID of a channel given by name or ID (cached after the first look-up)."""
+        if _CONVERSATION_ID.fullmatch(channel):
+            return channel
+        bare = channel.removeprefix("#")
+        if bare not in self.ids:
+            try:
+                await self._load_ids()
+            except SinkError as exc:
+                raise SinkError(
+                    f"cannot resolve Slack channel {channel!r} to its ID yet: {exc}",
+                    retryable=True,
+                    retry_after=exc.retry_after,
+                    uncertain=False,
+                ) from None
+        if bare not in self.ids:
+            raise SinkError(
+                f"Slack channel {channel!r} is not in conversations.list (renamed, archived, "
+                "or private without the bot); will look again",
+                retryable=True,
+                uncertain=False,
+            )
+        return self.ids[bare]
+
+    async def _load_ids(self) -> None:
+        cursor = None
+        for _page in range(50):
+            response = await self._call(
+                "conversations_list", types="public_channel,private_channel",
+                exclude_archived=True, limit=1000, cursor=cursor,
+            )  # fmt: skip
+            for conv in response.get("channels", []):
+                self.ids[str(conv["name"])] = str(conv["id"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
 
     async def send(self, delivery: Delivery, parent_ref: str | None) -> str:
         """chat.postMessage (a thread reply when there is a parent)."""
-        channel = self._channel(delivery)
+        channel = _split_ref(parent_ref)[0] if parent_ref else self._channel(delivery)
         kwargs: dict[str, Any] = {
-            "channel": _split_ref(parent_ref)[0] if parent_ref else channel,
+            "channel": channel,
             "text": fallback_text(delivery),
             "blocks": reply_blocks(delivery) if parent_ref else alert_blocks(delivery),
             "metadata": {
@@ -159,6 +206,8 @@ class SlackSink:
         if parent_ref:
             kwargs["thread_ts"] = _split_ref(parent_ref)[1]
         response = await self._call("chat_postMessage", **kwargs)
+        if not _CONVERSATION_ID.fullmatch(channel):
+            self.ids[channel.removeprefix("#")] = str(response["channel"])
         return f"{response['channel']}:{response['ts']}"
 
     async def find(self, delivery: Delivery, parent_ref: str | None) -> str | None:
@@ -167,14 +216,20 @@ class SlackSink:
             channel, ts = _split_ref(parent_ref)
             method, kwargs = "conversations_replies", {"channel": channel, "ts": ts}
         else:
-            channel = self._channel(delivery)
+            channel = await self.conversation_id(self._channel(delivery))
             oldest = f"{time.time() - self.lookback_s:.6f}"
             method, kwargs = "conversations_history", {"channel": channel, "oldest": oldest}
         cursor = None
         for _page in range(20):
-            response = await self._call(
-                method, include_all_metadata=True, limit=200, cursor=cursor, **kwargs
-            )
+            try:
+                response = await self._call(
+                    method, include_all_metadata=True, limit=200, cursor=cursor, **kwargs
+                )
+            except SinkError as exc:  # cannot look: never dead, never a blind re-send
+                raise SinkError(
+                    f"cannot check whether it was already posted: {exc}",
+                    retryable=True, retry_after=exc.retry_after, uncertain=True,
+                ) from None  # fmt: skip
             for message in response.get("messages", []):
                 payload = (message.get("metadata") or {}).get("event_payload") or {}
                 if payload.get("idempotency_key") == delivery.key:
@@ -210,13 +265,17 @@ def _translate(exc: SlackApiError) -> SinkError:
     wait = float(retry_after) if retry_after and str(retry_after).isdigit() else None
     if status == 429 or error == "ratelimited":
         return SinkError(
-            f"slack rate limited (retry after {wait}s)", retryable=True, retry_after=wait
+            f"slack rate limited (retry after {wait}s)",
+            retryable=True,
+            retry_after=wait,
+            uncertain=False,
         )
     retryable = status >= 500 or error not in _PERMANENT_ERRORS
     return SinkError(
         f"slack API error: HTTP {status} {error or 'no error code'}",
         retryable=retryable,
         retry_after=wait,
+        uncertain=status >= 500 and status != 503,  # ok:false and 503: Slack stored nothing
     )
 
 
@@ -256,7 +315,8 @@ class SlackWebhookSink:
         """Webhooks cannot edit messages."""
 
     async def check(self) -> None:
-        """Nothing to check without sending."""
+        """A webhook cannot be checked without posting: only a send shows it works again."""
+        raise SinkError("an incoming webhook cannot be checked without posting", retryable=True)
 
     async def aclose(self) -> None:
         """Nothing pooled."""

@@ -44,6 +44,13 @@ class OutboxEntry:
     created: float
     ref: str = ""
     digest: str = ""  # the digest index key, when this email goes out in a digest
+    failing_since: float = 0.0  # first failed attempt since created or revived (0: none)
+    settled: int = -1  # the claim whose attempt failed with a clear "not accepted"
+
+    @property
+    def unsure(self) -> bool:
+        """Whether an earlier claim may have reached the sink (so look before re-sending)."""
+        return self.claims > 1 and self.settled != self.claims - 1
 
 
 def _entry(entry: str, raw: dict[str, str]) -> OutboxEntry:
@@ -62,6 +69,8 @@ def _entry(entry: str, raw: dict[str, str]) -> OutboxEntry:
         created=float(raw.get("created") or 0),
         ref=raw.get("ref", ""),
         digest=raw.get("digest", ""),
+        failing_since=float(raw.get("failing_since") or 0),
+        settled=int(raw.get("settled") or -1),
     )
 
 
@@ -74,6 +83,7 @@ class AlertState:
         self._decide = client.register_script(_lua("decide.lua"))
         self._claim = client.register_script(_lua("claim.lua"))
         self._enqueue = client.register_script(_lua("enqueue.lua"))
+        self._sink_up = client.register_script(_lua("sink_up.lua"))
 
     async def _call(self, what: str, coro: Any) -> Any:
         return await redis_call(what, coro)
@@ -263,18 +273,36 @@ class AlertState:
             await self._call("record delivery", pipe.execute())
 
     async def retry_later(
-        self, entry: OutboxEntry, when: float, error: str, *, count: bool = True
+        self,
+        entry: OutboxEntry,
+        when: float,
+        error: str,
+        *,
+        count: bool = True,
+        settled: bool = False,
+        now: float | None = None,
     ) -> None:
-        """Reschedule after a failure (`count=False`: waiting, not failing, e.g. for a parent)."""
+        """Reschedule after a failure (`count=False`: waiting, not failing, e.g. for a parent).
+
+        `settled`: this claim's attempt surely did not reach the sink, so the next one may
+        send without looking first.
+        """
+        now = time.time() if now is None else now
+        okey = self.keys.outbox(entry.entry)
         async with self.r.pipeline(transaction=True) as pipe:
             if count:
-                pipe.hincrby(self.keys.outbox(entry.entry), "attempts", 1)
-            pipe.hset(self.keys.outbox(entry.entry), "error", error[:500])
+                pipe.hincrby(okey, "attempts", 1)
+                pipe.hsetnx(okey, "failing_since", now)
+            if settled:
+                pipe.hset(okey, "settled", entry.claims)
+            else:
+                pipe.hdel(okey, "settled")
+            pipe.hset(okey, "error", error[:500])
             pipe.zadd(self.keys.outbox_due(), {entry.entry: when})
             await self._call("reschedule", pipe.execute())
 
     async def dead(self, entry: OutboxEntry, error: str, now: float | None = None) -> None:
-        """Move an entry to the dead-letter set; it stays until `alerts retry`."""
+        """Move an entry to the dead-letter set; it stays until revived."""
         now = time.time() if now is None else now
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.hset(
@@ -285,28 +313,72 @@ class AlertState:
             pipe.zadd(self.keys.outbox_dead(), {entry.entry: now})
             await self._call("dead-letter", pipe.execute())
 
-    async def dead_entries(self) -> list[OutboxEntry]:
-        """Everything in the dead-letter set, oldest first."""
-        names = await self._call("list dead", self.r.zrange(self.keys.outbox_dead(), 0, -1))
+    async def dead_entries(self, since: float | None = None) -> list[OutboxEntry]:
+        """The dead-letter set (those dead since `since`, if given), oldest first."""
+        low = "-inf" if since is None else since
+        names = await self._call(
+            "list dead", self.r.zrangebyscore(self.keys.outbox_dead(), low, "+inf")
+        )
         entries = [await self.entry(str(n)) for n in names]
         return [e for e in entries if e is not None]
 
-    async def revive(self, entries: list[str] | None = None, now: float | None = None) -> int:
-        """Put dead entries (all, or those named) back in the outbox with a fresh budget."""
+    async def revive(
+        self, entries: list[str] | None = None, now: float | None = None, *, fresh: bool = True
+    ) -> list[str]:
+        """Put dead entries (all, or those named) back in the outbox; returns those revived.
+
+        `fresh`: a new retry budget (an operator's `alerts retry`); an automatic re-send after
+        a sink recovers keeps the budget the message had.
+        """
         now = time.time() if now is None else now
         names = entries or [
             str(n)
             for n in await self._call("list dead", self.r.zrange(self.keys.outbox_dead(), 0, -1))
         ]
-        revived = 0
+        revived = []
         for name in names:
             async with self.r.pipeline(transaction=True) as pipe:
                 pipe.zrem(self.keys.outbox_dead(), name)
                 pipe.hset(self.keys.outbox(name), mapping={"status": "pending", "attempts": 0})
+                pipe.hdel(self.keys.outbox(name), "settled", *(["failing_since"] if fresh else []))
                 pipe.zadd(self.keys.outbox_due(), {name: now})
                 removed, *_ = await self._call("revive", pipe.execute())
-            revived += int(removed)
+            if removed:
+                revived.append(name)
         return revived
+
+    # -- sink health ---------------------------------------------------------------------------
+
+    async def sink_failed(self, sink: str, now: float | None = None) -> float:
+        """Note that a sink is failing; returns since when (the first failure of this outage)."""
+        now = time.time() if now is None else now
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(self.keys.sinks_down(), sink, now)
+            pipe.hget(self.keys.sinks_down(), sink)
+            _set, since = await self._call("sink failed", pipe.execute())
+        return float(since)
+
+    async def sink_up(self, sink: str) -> tuple[float, bool] | None:
+        """Clear a sink's outage; (down since, desk told) for the one caller that ended it."""
+        result = await self._call(
+            "sink up", self._sink_up(keys=[self.keys.sinks_down()], args=[sink])
+        )
+        if not result:
+            return None
+        return float(result[0]), result[1] == "1"
+
+    async def sink_flag(self, sink: str, flag: str) -> bool:
+        """Set a once-per-outage flag (`told`, `probed`); True for the caller that set it."""
+        return bool(
+            await self._call(
+                "sink flag", self.r.hsetnx(self.keys.sinks_down(), f"{sink}:{flag}", 1)
+            )
+        )
+
+    async def sinks_down(self) -> dict[str, float]:
+        """Sinks in an outage now, with since when."""
+        raw = await self._call("sinks down", self.r.hgetall(self.keys.sinks_down()))
+        return {str(k): float(v) for k, v in raw.items() if ":" not in str(k)}
 
     async def outbox_depth(self) -> int:
         """Entries waiting (due now or later, including claimed ones)."""

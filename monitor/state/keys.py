@@ -82,6 +82,11 @@ class Keys:
         """Sorted set: entries that exhausted their retry budget -> when. Until `alerts retry`."""
         return f"{self.prefix}:outbox:dead"
 
+    def sinks_down(self) -> str:
+        """Hash: sink -> since when it fails (epoch s), `<sink>:told` / `<sink>:probed` -> 1
+        (once per outage). Fields are deleted when the sink delivers again."""
+        return f"{self.prefix}:sinks:down"
+
     def receipt(self, sink: str, message_key: str) -> str:
         """String: the sink's reference (Slack ts, Message-ID) of a delivered message. Permanent."""
         return f"{self.prefix}:receipt:{sink}:{message_key}"

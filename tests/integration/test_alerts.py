@@ -335,7 +335,7 @@ def test_undeliverable_goes_dead_and_retry_sends_it(redis_url: str, tmp_path: Pa
     folder.mkdir()
     write_one(folder)
     with SlackAPI() as slack:
-        slack.fail(1, status=404, error="channel_not_found")
+        slack.fail(1, status=200, error="channel_not_found")
         settings = _settings(redis_url, tmp_path, slack=_slack(slack))
         asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
 
@@ -343,7 +343,7 @@ def test_undeliverable_goes_dead_and_retry_sends_it(redis_url: str, tmp_path: Pa
             store = Store(connect(redis_url))
             try:
                 dead = await store.alerts.dead_entries()
-                revived = await store.alerts.revive()
+                revived = len(await store.alerts.revive())
                 _engine, deliverer = build_alerting(settings, store, MATCHER, build_sinks(settings))
                 await deliverer.drain(10)
                 return len(dead), revived, len(await store.alerts.dead_entries())

@@ -84,14 +84,16 @@ def test_sigkill_mid_send_then_restart_gives_exactly_one_of_each(
 
 
 def test_alerts_commands_list_show_dead_retry(redis_url: str, tmp_path: Path) -> None:
-    """`alerts list/show` see the alert; `dead` lists a dead-lettered message; `retry` sends it."""
+    """`alerts list/show` see the alert; `dead` lists a dead-lettered message; `retry` says
+    honestly that it went dead again while the bot is still out of the channel, then that it
+    was delivered once the bot is invited."""
     folder = tmp_path / "in"
     folder.mkdir()
     six_outlets(folder)
     for extra in sorted(folder.glob("00[1-5]_*")):
         extra.unlink()
     with SlackAPI() as slack:
-        slack.fail(1, status=404, error="channel_not_found")
+        slack.add_channel("us-china-ai", member=False)  # the bot was never invited
         cfg = _config(tmp_path, redis_url, slack)
         subprocess.run(
             [sys.executable, "-m", "monitor", "replay", "--config", str(cfg), str(folder)],
@@ -113,13 +115,19 @@ def test_alerts_commands_list_show_dead_retry(redis_url: str, tmp_path: Path) ->
         listed = run("list")
         [alert] = [json.loads(line) for line in run("list", "--json").stdout.splitlines()]
         dead = run("dead")
+        failed_retry = run("retry")
+        slack.add_channel("us-china-ai", member=True)  # someone invites the bot
         retried = run("retry")
         after = run("dead")
         shown = run("show", alert["id"])
 
     assert "us-china-joint-statement" in listed.stdout
-    assert "channel_not_found" in dead.stdout and "1 dead message(s)" in dead.stderr
-    assert "revived 1 message(s); all delivered" in retried.stdout
+    assert "not_in_channel" in dead.stdout and "1 dead message(s)" in dead.stderr
+    assert failed_retry.returncode == 1
+    assert "revived 1 message(s): 0 delivered, 1 dead again, 0 still queued" in failed_retry.stdout
+    assert "not_in_channel" in failed_retry.stderr
+    assert retried.returncode == 0
+    assert "revived 1 message(s): 1 delivered, 0 dead again, 0 still queued" in retried.stdout
     assert "0 dead message(s)" in after.stderr
     assert json.loads(shown.stdout)["rule"] == "us-china-joint-statement"
     assert len(slack.posted()) == 1

@@ -88,7 +88,7 @@ def test_digest_sends_one_email_per_period_and_slack_at_once(
     try:
         with SlackAPI() as slack:
             extra = {"email": {"smtp_host": "127.0.0.1", "smtp_port": port, "sender": "m@desk.example", "recipients": ["a@desk.example"], "starttls": False},
-                     "slack": {"token": "xoxb-t", "channel": "#c", "api_url": slack.url}}  # fmt: skip
+                     "slack": {"token": "xoxb-t", "channel": "#alerts", "api_url": slack.url}}  # fmt: skip
             depth = asyncio.run(
                 _run(
                     redis_url,
@@ -117,7 +117,7 @@ def test_quiet_hours_hold_every_message_until_the_window_ends(
     """At 23:00 UTC with quiet hours 22:00-07:00, nothing goes until 07:00."""
     clock = [1_800_000_000.0 - 1_800_000_000.0 % 86400 + 23 * 3600]
     with SlackAPI() as slack:
-        extra = {"slack": {"token": "xoxb-t", "channel": "#c", "api_url": slack.url}}
+        extra = {"slack": {"token": "xoxb-t", "channel": "#alerts", "api_url": slack.url}}
         matcher = _matcher(tmp_path, "{realert: 24h, quiet_hours: '22:00-07:00'}")
         depth = asyncio.run(
             _run(redis_url, tmp_path, matcher, clock, extra, [0, 8 * 3600 + 60])
