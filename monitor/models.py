@@ -96,6 +96,7 @@ class Evidence:
     end: int
     field: str  # "title" or "body"
     terms: tuple[TermHit, ...]
+    notes: tuple[str, ...] = ()  # plain reasons: word forms, script, two sentences, dates
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form; term offsets are relative to the sentence."""
@@ -103,6 +104,7 @@ class Evidence:
             "event": self.event,
             "sentence": self.sentence,
             "field": self.field,
+            "notes": list(self.notes),
             "offset": self.start,
             "terms": [
                 {
@@ -127,6 +129,7 @@ class Veto:
     cue: str
     cue_start: int
     terms: tuple[TermHit, ...]
+    notes: tuple[str, ...] = ()  # e.g. which date decided that it is background
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,23 @@ import re2
 
 from monitor.rules.condition import Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
-from monitor.rules.qualifiers import cue_lists
-from monitor.rules.schema import QualifierKind, RuleDef, Scope
-from monitor.rules.text import fold, is_cjk
+from monitor.rules.morphology import phrase_forms
+from monitor.rules.qualifiers import (
+    CJK_DETERMINERS,
+    DETERMINERS,
+    FRAMES,
+    RETRACTIONS,
+    cue_lists,
+)
+from monitor.rules.schema import (
+    QUALIFIER_KINDS,
+    EventDef,
+    QualifierKind,
+    RuleDef,
+    Scope,
+    parse_duration,
+)
+from monitor.rules.text import display_form, fold, is_cjk
 
 
 @dataclass(frozen=True)
@@ -33,45 +47,74 @@ class Term:
     exact: str | None = None  # `=US`: the display text must equal this
     cjk: bool = False
     regex: bool = False
+    forms: tuple[str, ...] = ()  # folded keys: the term and its inflections ("open" -> opened)
 
 
-def parse_term(written: str) -> Term:
-    """Read the term notation: `re:...`, `=Exact`, `prefix*`, `*suffix`, plain phrase."""
+def parse_term(written: str, *, inflect: bool = False) -> Term:
+    """Read the term notation: `re:...`, `=Exact`, `^form`, `prefix*`, `*suffix`, phrase.
+
+    With `inflect`, a phrase in base form also matches its inflections (morphology.py);
+    `^form` and `=Exact` never do.
+    """
     if written.startswith("re:"):
         return Term(written, written[3:], regex=True)
     exact = None
     body = written.strip()
+    fixed = body.startswith("^")
+    if fixed:
+        body = body[1:]
     if body.startswith("="):
         body = body[1:]
         exact = body
     prefix = body.endswith("*")
     suffix = body.startswith("*")
-    body = body.strip("*")
-    from monitor.rules.text import display_form
-
-    body = display_form(body)
+    body = display_form(body.strip("*"))
+    key = fold(body)
+    cjk = is_cjk(body)
+    forms: tuple[str, ...] = (key,)
+    if inflect and not (fixed or exact or prefix or suffix or cjk):
+        forms = tuple(dict.fromkeys(fold(f) for f in phrase_forms(body)))
     return Term(
         written,
-        fold(body),
+        key,
         prefix,
         suffix,
         display_form(exact).strip("*") if exact else None,
-        is_cjk(body),
+        cjk,
+        forms=forms,
     )
 
 
 @dataclass(frozen=True)
-class CompiledEvent:
-    """An event with its groups as sets of term ids."""
+class CompiledPattern:
+    """One way to report an event: groups of term ids, a distance, an order."""
 
-    name: str
     groups: tuple[frozenset[int], ...]
-    none: frozenset[int]
     within: int
     ordered: bool
-    field: str
     qualifiers: tuple[QualifierKind, ...]
+
+
+@dataclass(frozen=True)
+class CompiledEvent:
+    """An event with its patterns as sets of term ids."""
+
+    name: str
+    patterns: tuple[CompiledPattern, ...]
+    none: frozenset[int]
+    field: str
     scope: Scope
+    agreement: frozenset[int]
+    across_sentences: bool
+    news_window_days: float
+    # anaphor term id ("the channel") -> (pattern, group) pairs whose noun it refers back to
+    anaphors: dict[int, frozenset[tuple[int, int]]]
+    development: str | None = None
+
+    @property
+    def qualifiers(self) -> tuple[QualifierKind, ...]:
+        """The qualifiers of the first pattern (the event's own)."""
+        return self.patterns[0].qualifiers
 
 
 @dataclass(frozen=True)
@@ -86,72 +129,94 @@ class CompiledRule:
 
 
 @dataclass
-class Compiled:
-    """The whole rule set in matchable form."""
+class Automaton:
+    """Literal terms in one Aho-Corasick automaton, regex terms in one RE2 set."""
 
-    terms: list[Term] = field(default_factory=list)
     automaton: Any = None
     regex_ids: list[int] = field(default_factory=list)
     regex_set: Any = None
     regexes: dict[int, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Compiled:
+    """The whole rule set in matchable form.
+
+    Two automata: `triggers` (list and event terms) scans the whole article; `cues`
+    (qualifier cues, pseudo-cues, anaphors, agreement terms) scans only the few sentences
+    that hold a candidate event, so common words like "will" or 将 cost nothing elsewhere.
+    """
+
+    terms: list[Term] = field(default_factory=list)
+    triggers: Automaton = field(default_factory=Automaton)
+    cue_scan: Automaton = field(default_factory=Automaton)
     lists: dict[str, frozenset[int]] = field(default_factory=dict)
     events: dict[str, CompiledEvent] = field(default_factory=dict)
     term_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    group_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     cues: dict[QualifierKind, frozenset[int]] = field(default_factory=dict)
     cue_kind: dict[int, set[QualifierKind]] = field(default_factory=lambda: defaultdict(set))
+    pseudo: frozenset[int] = frozenset()
+    frames: frozenset[int] = frozenset()  # cues that govern the rest of their clause
+    retractions: frozenset[int] = frozenset()  # "no such ...": vetoes the sentence before
     rules: dict[str, CompiledRule] = field(default_factory=dict)
     atom_rules: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     always_rules: list[str] = field(default_factory=list)
     list_terms: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
+def _days(duration: str) -> float:
+    return parse_duration(duration) / 86400
+
+
+def _head(term: Term) -> str | None:
+    """The noun an anaphor would repeat: last word of a phrase, last two Han characters."""
+    if term.regex or term.prefix or term.suffix or not term.key:
+        return None
+    if term.cjk:
+        return term.key[-2:] if len(term.key) >= 2 else None
+    return term.key.split(" ")[-1] if term.key[-1].isalpha() else None
+
+
 class _Builder:
     def __init__(self, rs: RuleSet) -> None:
         self.rs = rs
         self.c = Compiled()
-        self.ids: dict[str, int] = {}
+        self.ids: dict[tuple[str, bool], int] = {}
+        self.trigger_ids: set[int] = set()
+        self.cue_ids: set[int] = set()
 
-    def term_id(self, written: str) -> int:
-        if written not in self.ids:
-            self.ids[written] = len(self.c.terms)
-            self.c.terms.append(parse_term(written))
-        return self.ids[written]
+    def term_id(self, written: str, *, inflect: bool = True) -> int:
+        key = (written, inflect)
+        if key not in self.ids:
+            self.ids[key] = len(self.c.terms)
+            self.c.terms.append(parse_term(written, inflect=inflect))
+        return self.ids[key]
 
-    def expand(self, terms: list[str], seen: frozenset[str] = frozenset()) -> frozenset[int]:
+    def expand(
+        self, terms: list[str], seen: frozenset[str] = frozenset(), *, inflect: bool = True
+    ) -> frozenset[int]:
         out: set[int] = set()
         for t in terms:
             if t.startswith("$"):
                 name = t[1:]
                 if name not in seen:
-                    out |= self.expand(self.rs.lists[name].value, seen | {name})
+                    out |= self.expand(self.rs.lists[name].value, seen | {name}, inflect=inflect)
             else:
-                out.add(self.term_id(t))
+                out.add(self.term_id(t, inflect=inflect))
         return frozenset(out)
 
     def build(self) -> Compiled:
         c = self.c
         for name in self.rs.lists:
             c.lists[name] = self.expand([f"${name}"])
+            self.trigger_ids |= c.lists[name]
             for tid in c.lists[name]:
                 c.list_terms[tid].add(name)
         for name, located in self.rs.events.items():
-            ev = located.value
-            groups = tuple(self.expand([g] if isinstance(g, str) else g) for g in ev.all)
-            c.events[name] = CompiledEvent(
-                name,
-                groups,
-                self.expand(ev.none),
-                ev.within,
-                ev.ordered,
-                ev.field,
-                tuple(ev.qualifiers),
-                ev.scope,
-            )
+            c.events[name] = self._event(name, located.value)
         self._index_events()
-        for kind, cues in cue_lists(self.rs.qualifier_edits).items():
-            c.cues[kind] = frozenset(self.term_id(cue) for cue in cues)
-            for tid in c.cues[kind]:
-                c.cue_kind[tid].add(kind)
+        self._cues()
         for rule_id, rule_def in self.rs.rules.items():
             node = self.rs.conditions[rule_id]
             events, lists = references(node, contexts=False)
@@ -163,48 +228,125 @@ class _Builder:
                 c.always_rules.append(rule_id)
             for atom in events | {f"${li}" for li in lists}:  # lists inside `with` never trigger
                 c.atom_rules[atom].add(rule_id)
-        self._automaton()
+        c.triggers = self._automaton(self.trigger_ids)
+        c.cue_scan = self._automaton(self.cue_ids)
         return c
 
+    def _groups(self, groups: list[list[str] | str]) -> tuple[frozenset[int], ...]:
+        out = tuple(self.expand([g] if isinstance(g, str) else g) for g in groups)
+        for g in out:
+            self.trigger_ids |= g
+        return out
+
+    def _event(self, name: str, ev: EventDef) -> CompiledEvent:
+        own = tuple(ev.qualifiers)
+        patterns = [CompiledPattern(self._groups(ev.all), ev.within, ev.ordered, own)]
+        for p in ev.patterns:
+            quals = tuple(p.qualifiers) if p.qualifiers is not None else own
+            patterns.append(CompiledPattern(self._groups(p.all), p.within, p.ordered, quals))
+        none = self.expand(ev.none)
+        self.trigger_ids |= none
+        agreement = self.expand(ev.agreement)
+        self.cue_ids |= agreement
+        return CompiledEvent(
+            name,
+            tuple(patterns),
+            none,
+            ev.field,
+            ev.scope,
+            agreement,
+            ev.across_sentences,
+            _days(ev.news_window),
+            self._anaphors(patterns) if ev.across_sentences else {},
+            ev.development,
+        )
+
+    def _anaphors(self, patterns: list[CompiledPattern]) -> dict[int, frozenset[tuple[int, int]]]:
+        """Definite noun phrases ("the channel", 该渠道) that refer back to a group's noun."""
+        refs: dict[int, set[tuple[int, int]]] = defaultdict(set)
+        for p, pattern in enumerate(patterns):
+            for g, group in enumerate(pattern.groups):
+                for tid in group:
+                    head = _head(self.c.terms[tid])
+                    if head is None:
+                        continue
+                    dets = CJK_DETERMINERS if is_cjk(head) else DETERMINERS
+                    for det in dets:
+                        phrase = f"{det}{head}" if is_cjk(head) else f"{det} {head}"
+                        aid = self.term_id(phrase)
+                        refs[aid].add((p, g))
+                        self.cue_ids.add(aid)
+        return {tid: frozenset(pairs) for tid, pairs in refs.items()}
+
     def _index_events(self) -> None:
-        """Index each event under its rarest group only: an event needs every group, so a hit
-        in the rarest one is a sufficient trigger, and common words (verbs) shared by many
-        events no longer make all of them candidates."""
+        """Index each pattern under its rarest group only: a pattern needs every group, so a
+        hit in the rarest one is a sufficient trigger, and common words (verbs) shared by many
+        events no longer make all of them candidates. Every group is also indexed for the
+        two-sentence case, where the rarest group may sit in the sentence before."""
         c = self.c
         usage: dict[int, int] = defaultdict(int)
         for ev in c.events.values():
-            for group in ev.groups:
-                for tid in group:
-                    usage[tid] += 1
+            for pattern in ev.patterns:
+                for group in pattern.groups:
+                    for tid in group:
+                        usage[tid] += 1
         for ev in c.events.values():
-            anchor = min(ev.groups, key=lambda g: (sum(usage[t] for t in g) / len(g), len(g)))
-            for tid in anchor:
-                c.term_events[tid].add(ev.name)
+            for pattern in ev.patterns:
+                anchor = min(
+                    pattern.groups, key=lambda g: (sum(usage[t] for t in g) / len(g), len(g))
+                )
+                for tid in anchor:
+                    c.term_events[tid].add(ev.name)
+                for group in pattern.groups:
+                    for tid in group:
+                        c.group_events[tid].add(ev.name)
 
-    def _automaton(self) -> None:
+    def _cues(self) -> None:
         c = self.c
+        lists = cue_lists(self.rs.qualifier_edits)
+        for kind in QUALIFIER_KINDS:
+            c.cues[kind] = frozenset(self.term_id(cue, inflect=False) for cue in lists[kind])
+            for tid in c.cues[kind]:
+                c.cue_kind[tid].add(kind)
+            self.cue_ids |= c.cues[kind]
+        c.pseudo = frozenset(self.term_id(t, inflect=False) for t in lists["pseudo"])
+        c.frames = frozenset(self.term_id(t, inflect=False) for t in FRAMES)
+        c.retractions = frozenset(self.term_id(t, inflect=False) for t in RETRACTIONS)
+        for tid in c.frames:
+            c.cue_kind[tid].add("negated")
+        for tid in c.retractions:
+            c.cue_kind[tid].add("negated")
+        self.cue_ids |= c.pseudo | c.frames | c.retractions
+
+    def _automaton(self, tids: set[int]) -> Automaton:
+        c = self.c
+        out = Automaton()
         by_key: dict[str, list[int]] = defaultdict(list)
-        for tid, term in enumerate(c.terms):
+        for tid in sorted(tids):
+            term = c.terms[tid]
             if term.regex:
-                c.regex_ids.append(tid)
-            elif term.key:
-                by_key[term.key].append(tid)
+                out.regex_ids.append(tid)
+                continue
+            for form in term.forms or (term.key,):
+                if form:
+                    by_key[form].append(tid)
         automaton = ahocorasick.Automaton()
-        for key, tids in by_key.items():
-            automaton.add_word(key, (len(key), tuple(tids)))
+        for key, ids in by_key.items():
+            automaton.add_word(key, (len(key), tuple(ids)))
         if by_key:
             automaton.make_automaton()
-            c.automaton = automaton
-        if c.regex_ids:
+            out.automaton = automaton
+        if out.regex_ids:
             options = re2.Options()
             options.case_sensitive = False
             options.never_capture = True
             regex_set = re2.Set.SearchSet(options)
-            for tid in c.regex_ids:
+            for tid in out.regex_ids:
                 regex_set.Add(c.terms[tid].key)
             regex_set.Compile()
-            c.regex_set = regex_set
-            c.regexes = {tid: re2.compile("(?i)" + c.terms[tid].key) for tid in c.regex_ids}
+            out.regex_set = regex_set
+            out.regexes = {tid: re2.compile("(?i)" + c.terms[tid].key) for tid in out.regex_ids}
+        return out
 
 
 def compile_rules(rs: RuleSet) -> Compiled:
@@ -223,8 +365,10 @@ def rule_atoms_for(events: set[str], lists: set[str], compiled: Compiled) -> set
 
 
 __all__ = [
+    "Automaton",
     "Compiled",
     "CompiledEvent",
+    "CompiledPattern",
     "CompiledRule",
     "Event",
     "Term",

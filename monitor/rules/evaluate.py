@@ -1,39 +1,77 @@
-"""Precision and recall of events and rules against a labels file, with FPs and FNs explained."""
+"""Precision and recall against a labels file, at alert level and at event level.
+
+Two label formats are read:
+
+- the corpus format `[{"file": name, "alerts": [developments], "events": [developments]}]`:
+  rules and events are mapped to developments by their `development:` field, so a rule pack
+  is scored the way a desk judges it (would this alert be wanted?) and, separately, whether
+  its events found the development for any governments;
+- the short format `[{"file": name, "labels": [rule or event ids]}]`, scored per id.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from monitor.models import MatchResult
 
 Labels = dict[str, set[str]]
 
 
-def read_labels(path: Path) -> Labels:
-    """`[{"file": name, "labels": [ids]}]` -> {name: {ids}}; raises ValueError when malformed."""
+@dataclass(frozen=True)
+class LabelSet:
+    """What a labels file says each file should produce, at both levels."""
+
+    alerts: Labels  # file -> developments (corpus format) or rule/event ids (short format)
+    events: Labels  # file -> developments for any governments (empty in the short format)
+    by_development: bool  # corpus format: map rules and events through `development:`
+
+
+def _item(path: Path, i: int, item: Any) -> tuple[str, set[str], set[str], bool]:
+    if not isinstance(item, dict) or not isinstance(item.get("file"), str):
+        raise ValueError(f'{path}: item {i} must be an object with a "file" string')
+    if isinstance(item.get("labels"), list):
+        return item["file"], {str(x) for x in item["labels"]}, set(), False
+    alerts, events = item.get("alerts"), item.get("events", [])
+    if not isinstance(alerts, list) or not isinstance(events, list):
+        raise ValueError(
+            f'{path}: item {i} needs "labels": [ids] or "alerts": [...] (and "events": [...])'
+        )
+    return item["file"], {str(x) for x in alerts}, {str(x) for x in events}, True
+
+
+def read_label_set(path: Path) -> LabelSet:
+    """Read either label format; raises ValueError (with the item number) when malformed."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: cannot read labels: {exc}") from None
     if not isinstance(data, list):
-        raise ValueError(f"{path}: labels must be a JSON list of {{file, labels}} objects")
-    out: Labels = {}
-    for i, item in enumerate(data):
-        if not (
-            isinstance(item, dict)
-            and isinstance(item.get("file"), str)
-            and isinstance(item.get("labels"), list)
-        ):
-            raise ValueError(f'{path}: item {i} must be {{"file": str, "labels": [ids]}}')
-        out[item["file"]] = {str(x) for x in item["labels"]}
-    return out
+        raise ValueError(f"{path}: labels must be a JSON list of objects with a file name")
+    alerts: Labels = {}
+    events: Labels = {}
+    kinds = set()
+    for i, raw in enumerate(data):
+        name, a, e, by_dev = _item(path, i, raw)
+        alerts[name], events[name] = a, e
+        kinds.add(by_dev)
+    if len(kinds) > 1:
+        raise ValueError(f"{path}: mixes the short (labels) and corpus (alerts/events) formats")
+    return LabelSet(alerts, events, kinds == {True})
+
+
+def read_labels(path: Path) -> Labels:
+    """The alert-level labels of a file (kept for callers that score ids directly)."""
+    return read_label_set(path).alerts
 
 
 @dataclass
 class Score:
-    """Counts and the files behind each error, for one event or rule id."""
+    """Counts and the files behind each error, for one id or development."""
 
     tp: int = 0
     fp: list[str] = field(default_factory=list)
@@ -55,12 +93,17 @@ def predicted_ids(result: MatchResult) -> set[str]:
     return set(result.events) | {r.rule for r in result.rules}
 
 
-def score(results: dict[str, MatchResult], labels: Labels, ids: set[str]) -> dict[str, Score]:
-    """Score every id in `ids` over the labelled files."""
+def developments(ids: Iterable[str], mapping: dict[str, str]) -> set[str]:
+    """The developments that matched ids stand for (ids without one are left out)."""
+    return {mapping[i] for i in ids if i in mapping}
+
+
+def score_sets(predicted: Labels, labels: Labels, ids: Iterable[str]) -> dict[str, Score]:
+    """Score every id in `ids` over the labelled files, given what was predicted per file."""
     scores = {i: Score() for i in sorted(ids)}
-    for name, result in results.items():
-        got = predicted_ids(result)
-        want = labels.get(name, set())
+    for name in sorted(labels):
+        got = predicted.get(name, set())
+        want = labels[name]
         for i, s in scores.items():
             if i in got and i in want:
                 s.tp += 1
@@ -69,6 +112,11 @@ def score(results: dict[str, MatchResult], labels: Labels, ids: set[str]) -> dic
             elif i in want:
                 s.fn.append(name)
     return scores
+
+
+def score(results: dict[str, MatchResult], labels: Labels, ids: set[str]) -> dict[str, Score]:
+    """Score rule and event ids directly (the short label format)."""
+    return score_sets({n: predicted_ids(r) for n, r in results.items()}, labels, ids)
 
 
 def micro(scores: dict[str, Score]) -> Score:

@@ -16,7 +16,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from monitor.errors import Location, Problem, RuleError
 from monitor.rules.condition import ConditionError, Node, parse_condition, references
-from monitor.rules.schema import EventDef, QualifierKind, RuleDef, RuleFile
+from monitor.rules.schema import EventDef, RuleDef, RuleFile
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ class RuleSet:
     events: dict[str, Located[EventDef]] = field(default_factory=dict)
     rules: dict[str, Located[RuleDef]] = field(default_factory=dict)
     conditions: dict[str, Node] = field(default_factory=dict)
-    qualifier_edits: dict[QualifierKind, tuple[list[str], list[str], list[str] | None]] = field(
+    qualifier_edits: dict[str, tuple[list[str], list[str], list[str] | None]] = field(
         default_factory=dict
     )
     files: list[Path] = field(default_factory=list)
@@ -168,10 +168,8 @@ def _add_events(path: Path, root: Any, doc: RuleFile, rs: RuleSet, out: _Collect
         line = _line_of(root, ["events", name])
         if name in rs.events:
             out.add(path, line, f"event {name!r} already defined at {rs.events[name].where}")
-        for g, group in enumerate(event.all):
-            terms = [group] if isinstance(group, str) else group
-            _check_terms(path, root, ["events", name, "all", g], terms, out)
-        _check_terms(path, root, ["events", name, "none"], event.none, out)
+        for where, terms in event.term_lists():
+            _check_terms(path, root, ["events", name, *where], terms, out)
         rs.events[name] = Located(event, Location(str(path), line))
 
 
@@ -213,8 +211,8 @@ def _check_references(rs: RuleSet, out: _Collector) -> None:
                     lst.where.file, lst.where.line, f"list {name!r} refers to unknown list ${ref}"
                 )
     for name, ev in rs.events.items():
-        groups = [[g] if isinstance(g, str) else g for g in ev.value.all]
-        for ref in _list_refs([t for g in groups for t in g] + ev.value.none):
+        terms = [t for _, group in ev.value.term_lists() for t in group]
+        for ref in _list_refs(terms):
             if ref not in rs.lists:
                 out.add(
                     ev.where.file, ev.where.line, f"event {name!r} refers to unknown list ${ref}"

@@ -1,34 +1,51 @@
-"""Evaluate compiled rules on an article: hits -> clause candidates -> qualifiers -> rules."""
+"""Evaluate compiled rules on an article: hits -> clause candidates -> qualifiers -> rules.
+
+Trigger terms (lists, events) are found in one scan of the article; qualifier cues only in
+the sentences that hold a candidate (candidates.py judges those). Rules then combine events
+and lists; a walk-back rule that matches (`follows: X`) takes X's match off the article, as
+a denial is not a report of the development.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from monitor.models import Article, Evidence, MatchResult, RuleMatch, TermHit, Veto
-from monitor.rules.compiler import Compiled, CompiledEvent, compile_rules, rule_atoms_for
+from monitor.models import Article, Evidence, MatchResult, RuleMatch, Veto
+from monitor.rules.candidates import EventFinder, Hit
+from monitor.rules.compiler import Automaton, Compiled, compile_rules, rule_atoms_for
 from monitor.rules.condition import Event, evaluate
 from monitor.rules.loader import RuleSet, load_rules
-from monitor.rules.qualifiers import past_years
-from monitor.rules.text import Doc, Span
+from monitor.rules.text import Doc
 
-_RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose)\b")
-
-
-@dataclass(slots=True)
-class _Hit:
-    tid: int
-    start: int
-    end: int
-    word: int = 0  # position in words inside its clause, set when the clause is examined
+# A list term right after one of these does not count: "every nuclear power except the US".
+_EXCEPT = re.compile(
+    r"(?:\bexcept(?:\s+for)?|\bexcluding|\bother than|\bapart from|\bbut not|除了|除)\s*(?:the\s+)?$"
+)
 
 
 def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+    # Han and kana are not word characters for a Latin term's boundary: "AI對話" holds "AI"
+    return (ch.isalnum() or ch == "_") and not (
+        "\u3040" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+    )
+
+
+class _CueHits(dict[int, list[Hit]]):
+    """Sentence -> cue hits, scanned on first access."""
+
+    def __init__(self, matcher: Matcher, doc: Doc) -> None:
+        super().__init__()
+        self.matcher = matcher
+        self.doc = doc
+
+    def __missing__(self, si: int) -> list[Hit]:
+        sent = self.doc.sentences[si]
+        hits = self.matcher.scan(self.matcher.c.cue_scan, self.doc, sent.start, sent.end)
+        self[si] = hits
+        return hits
 
 
 class Matcher:
@@ -37,6 +54,9 @@ class Matcher:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self.c: Compiled = compile_rules(ruleset)
+        self.walkbacks = {
+            r.value.id: r.value.follows for r in ruleset.rules.values() if r.value.follows
+        }
 
     @classmethod
     def from_path(cls, path: Path) -> Matcher:
@@ -72,182 +92,47 @@ class Matcher:
                 end += 1
         return end
 
-    def _scan(self, doc: Doc) -> list[_Hit]:
-        c = self.c
-        hits: list[_Hit] = []
-        if c.automaton is not None:
-            for end_idx, (length, tids) in c.automaton.iter(doc.folded):
-                start = end_idx - length + 1
+    def scan(self, auto: Automaton, doc: Doc, start: int = 0, end: int | None = None) -> list[Hit]:
+        """Every accepted hit of one automaton in doc.folded[start:end], in text order."""
+        end = len(doc.folded) if end is None else end
+        hits: list[Hit] = []
+        if auto.automaton is not None and end > start:
+            for end_idx, (length, tids) in auto.automaton.iter(doc.folded, start, end):
+                first = end_idx - length + 1
                 for tid in tids:
-                    stop = self._accept(tid, doc, start, end_idx + 1)
+                    stop = self._accept(tid, doc, first, end_idx + 1)
                     if stop is not None:
-                        hits.append(_Hit(tid, start, stop))
-        if c.regex_set is not None:
-            for idx in c.regex_set.Match(doc.folded) or ():
-                tid = c.regex_ids[idx]
-                for m in c.regexes[tid].finditer(doc.folded):
+                        hits.append(Hit(tid, first, stop))
+        if auto.regex_set is not None:
+            text = doc.folded[start:end]
+            for idx in auto.regex_set.Match(text) or ():
+                tid = auto.regex_ids[idx]
+                for m in auto.regexes[tid].finditer(text):
                     if m.end() > m.start():
-                        hits.append(_Hit(tid, m.start(), m.end()))
+                        hits.append(Hit(tid, start + m.start(), start + m.end()))
         hits.sort(key=lambda h: (h.start, h.end))
         return hits
 
     # -- events ---------------------------------------------------------------------------------
 
-    def _term_hit(self, doc: Doc, h: _Hit) -> TermHit:
-        return TermHit(self.c.terms[h.tid].written, doc.display[h.start : h.end], h.start, h.end)
-
-    @staticmethod
-    def _best_combo(groups: list[list[_Hit]]) -> list[_Hit]:
-        best: list[_Hit] = []
-        best_span = None
-        for anchor in groups[0]:
-            combo = [anchor] + [min(g, key=lambda h: abs(h.word - anchor.word)) for g in groups[1:]]
-            words = [h.word for h in combo]
-            span = max(words) - min(words)
-            if best_span is None or span < best_span:
-                best, best_span = combo, span
-        return best
-
-    @staticmethod
-    def _ordered_combo(groups: list[list[_Hit]]) -> list[_Hit]:
-        """Tightest combination with one hit per group, groups in the listed order."""
-        best: list[_Hit] = []
-        for first in groups[0]:
-            combo = [first]
-            for g in groups[1:]:
-                nxt = next((h for h in g if h.start >= combo[-1].end), None)
-                if nxt is None:
-                    break
-                combo.append(nxt)
-            else:
-                if not best or combo[-1].word - combo[0].word < best[-1].word - best[0].word:
-                    best = combo
-        return best
-
-    def _veto(
-        self,
-        ev: CompiledEvent,
-        doc: Doc,
-        clause: Span,
-        chosen: list[_Hit],
-        clause_hits: list[_Hit],
-        ref_year: int,
-    ) -> tuple[str, str, int] | None:
-        """The exclusion or qualifier that vetoes a candidate, nearest cue first; None if clean."""
-        chosen_ids = {(h.start, h.tid) for h in chosen}
-        for h in clause_hits:
-            if h.tid in ev.none and (h.start, h.tid) not in chosen_ids:
-                return "excluded", doc.display[h.start : h.end], h.start
-        span_end = max(h.end for h in chosen)
-
-        def in_relative_clause(pos: int) -> bool:
-            # "a channel that Beijing suspended years ago": the cue describes the noun
-            return pos > span_end and bool(_RELATIVE.search(doc.folded, span_end, pos))
-
-        cue = self._cue_veto(ev, doc, chosen, clause_hits, in_relative_clause)
-        if cue is not None:
-            return cue
-        if "historical" in ev.qualifiers:
-            for s, _e, year in past_years(doc.folded[clause.start : clause.end], ref_year):
-                if not in_relative_clause(clause.start + s):
-                    return "historical", year, clause.start + s
-        text = doc.display[clause.start : clause.end]
-        if "hedged" in ev.qualifiers and text.rstrip("\"') ").endswith("?"):
-            return "hedged", "?", clause.end - 1
-        return None
-
-    def _cue_veto(
-        self,
-        ev: CompiledEvent,
-        doc: Doc,
-        chosen: list[_Hit],
-        clause_hits: list[_Hit],
-        in_relative_clause: Callable[[int], bool],
-    ) -> tuple[str, str, int] | None:
-        lo = min(h.word for h in chosen) - ev.scope.before
-        hi = max(h.word for h in chosen) + ev.scope.after
-        chosen_spans = [(h.start, h.end) for h in chosen]
-        best: tuple[int, str, _Hit] | None = None  # the cue nearest the matched terms explains best
-        for h in clause_hits:
-            kinds = self.c.cue_kind.get(h.tid)
-            if (
-                not kinds
-                or in_relative_clause(h.start)
-                or any(s <= h.start and h.end <= e for s, e in chosen_spans)
-            ):
-                continue
-            for kind in ev.qualifiers:
-                if kind in kinds and (kind == "historical" or lo <= h.word <= hi):
-                    distance = min(abs(h.word - c.word) for c in chosen)
-                    if best is None or distance < best[0]:
-                        best = (distance, kind, h)
-        if best is None:
-            return None
-        return best[1], doc.display[best[2].start : best[2].end], best[2].start
-
-    def _events(
-        self, doc: Doc, hits: list[_Hit], ref_year: int
-    ) -> tuple[dict[str, list[Evidence]], list[Veto]]:
-        c = self.c
-        by_sentence: dict[int, list[_Hit]] = defaultdict(list)
-        anchored: dict[str, set[int]] = defaultdict(set)  # event -> sentences with an anchor hit
-        for h in hits:
-            si = doc.sentence_of(h.start)
-            if si < 0:
-                continue
-            by_sentence[si].append(h)
-            for name in c.term_events.get(h.tid, ()):
-                anchored[name].add(si)
+    def _events(self, finder: EventFinder) -> tuple[dict[str, list[Evidence]], list[Veto]]:
         found: dict[str, list[Evidence]] = defaultdict(list)
         vetoes: list[Veto] = []
-        for name in sorted(anchored):
-            ev = c.events[name]
-            for si in sorted(anchored[name]):
-                for clause, chits in self._clause_hits(doc, si, by_sentence[si]):
-                    self._candidate(ev, doc, si, clause, chits, ref_year, found, vetoes)
+        names = sorted(set(finder.anchored) | set(finder.grouped))
+        for name in names:
+            ev = self.c.events[name]
+            for si in finder.sentences_for(ev):
+                for clause, chits in finder.clause_hits(si):
+                    for p in range(len(ev.patterns)):
+                        cand = finder.candidate(ev, p, si, clause, chits)
+                        if cand is None:
+                            continue
+                        out = finder.report(cand, finder.veto(cand))
+                        if isinstance(out, Evidence):
+                            found[name].append(out)
+                            break  # one pattern per clause is enough
+                        vetoes.append(out)
         return found, vetoes
-
-    @staticmethod
-    def _clause_hits(doc: Doc, si: int, hits: list[_Hit]) -> list[tuple[Span, list[_Hit]]]:
-        out = []
-        for clause in doc.clauses_of(si):
-            inside = [h for h in hits if clause.start <= h.start < clause.end]
-            if inside:
-                out.append((clause, inside))
-        return out
-
-    def _candidate(
-        self,
-        ev: CompiledEvent,
-        doc: Doc,
-        si: int,
-        clause: Span,
-        chits: list[_Hit],
-        ref_year: int,
-        found: dict[str, list[Evidence]],
-        vetoes: list[Veto],
-    ) -> None:
-        in_title = clause.start < doc.title_end
-        if (ev.field == "title" and not in_title) or (ev.field == "body" and in_title):
-            return
-        groups = [[h for h in chits if h.tid in g] for g in ev.groups]
-        if not all(groups):
-            return
-        for h in chits:
-            h.word = doc.word_in(clause, h.start)
-        chosen = self._ordered_combo(groups) if ev.ordered else self._best_combo(groups)
-        if not chosen or max(h.word for h in chosen) - min(h.word for h in chosen) > ev.within:
-            return
-        sent = doc.sentences[si]
-        sentence = doc.display[sent.start : sent.end]
-        terms = tuple(self._term_hit(doc, h) for h in sorted(chosen, key=lambda h: h.start))
-        veto = self._veto(ev, doc, clause, chosen, chits, ref_year)
-        if veto is None:
-            field = "title" if in_title else "body"
-            found[ev.name].append(Evidence(ev.name, sentence, sent.start, sent.end, field, terms))
-        else:
-            kind, cue, at = veto
-            vetoes.append(Veto(ev.name, sentence, sent.start, kind, cue, at, terms))
 
     # -- rules ----------------------------------------------------------------------------------
 
@@ -266,23 +151,27 @@ class Matcher:
     def _context_has(
         self, doc: Doc, ev: Evidence, lists_at: dict[str, list[int]], name: str
     ) -> bool:
-        si = doc.sentence_of(ev.start)
-        spans = [(0, doc.title_end)]
-        for j in (si - 1, si):  # the sentence and the one before it, plus the headline
-            if 0 <= j < len(doc.sentences):
-                spans.append((doc.sentences[j].start, doc.sentences[j].end))
-        return any(s <= pos < e for pos in lists_at.get(name, ()) for s, e in spans)
+        """Whether a list occurs where the evidence's actors are named: its paragraph, the
+        paragraph before and the headline (a briefing answer names the countries in the
+        question before it)."""
+        para = doc.paragraph_of(ev.start)
+        spans = [doc.paragraph_span(i) for i in {0, para - 1, para, doc.paragraph_of(ev.end - 1)}]
+        return any(s.start <= pos < s.end for pos in lists_at.get(name, ()) for s in spans)
 
-    def match(self, title: str, body: str, *, ref_year: int | None = None) -> MatchResult:
-        """Match one article; `ref_year` (the article's year) anchors the `historical` qualifier."""
-        doc = Doc.build(title, body)
-        year = ref_year or datetime.now(UTC).year
-        hits = self._scan(doc)
-        found, vetoes = self._events(doc, hits, year)
+    def _lists_at(self, doc: Doc, hits: list[Hit]) -> dict[str, list[int]]:
+        """Where each list occurs; a term right after "except" or "other than" does not."""
         lists_at: dict[str, list[int]] = defaultdict(list)
         for h in hits:
-            for name in self.c.list_terms.get(h.tid, ()):
+            names = self.c.list_terms.get(h.tid)
+            if not names or _EXCEPT.search(doc.folded, max(0, h.start - 24), h.start):
+                continue
+            for name in names:
                 lists_at[name].append(h.start)
+        return lists_at
+
+    def _rules(
+        self, doc: Doc, found: dict[str, list[Evidence]], lists_at: dict[str, list[int]]
+    ) -> list[RuleMatch]:
         rules = []
         for rule_id in sorted(rule_atoms_for(set(found), set(lists_at), self.c)):
             rule = self.c.rules[rule_id]
@@ -300,6 +189,26 @@ class Matcher:
                 rules.append(
                     RuleMatch(d.id, d.title, d.severity, tuple(d.tags), tuple(dict.fromkeys(used)))
                 )
+        disputed = {self.walkbacks[r.rule] for r in rules if r.rule in self.walkbacks}
+        return [r for r in rules if r.rule not in disputed]
+
+    def match(
+        self,
+        title: str,
+        body: str,
+        *,
+        ref_year: int | None = None,
+        published: date | None = None,
+    ) -> MatchResult:
+        """Match one article. `published` (its date) dates time expressions for news vs
+        background and anchors `historical` years; without it only explicit years count,
+        against `ref_year` (default: this year)."""
+        doc = Doc.build(title, body)
+        year = published.year if published else (ref_year or datetime.now(UTC).year)
+        hits = self.scan(self.c.triggers, doc)
+        finder = EventFinder(self.c, doc, hits, _CueHits(self, doc), year, published)
+        found, vetoes = self._events(finder)
+        rules = self._rules(doc, found, self._lists_at(doc, hits))
         return MatchResult(
             events={k: tuple(v) for k, v in sorted(found.items())},
             rules=tuple(rules),
@@ -308,6 +217,7 @@ class Matcher:
         )
 
     def match_article(self, article: Article) -> MatchResult:
-        """Match an Article, anchoring `historical` on its published (else fetched) year."""
-        when = article.published or article.fetched
-        return self.match(article.title, article.body, ref_year=when.year)
+        """Match an Article, dated by its publication date (else the year it was fetched)."""
+        if article.published is not None:
+            return self.match(article.title, article.body, published=article.published.date())
+        return self.match(article.title, article.body, ref_year=article.fetched.year)

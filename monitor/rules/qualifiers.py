@@ -14,14 +14,21 @@ from monitor.rules.schema import QualifierKind
 BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
     "hedged": (
         "may", "might", "could", "would", "should", "can", "considering", "consider", "considers",
-        "considered whether", "mulling", "weighing", "expected to", "expects", "likely", "unlikely",
-        "possible", "possibly", "potential", "potentially", "whether", "if", "unless", "calls for",
+        "considered whether", "mulling", "weighing", "expected to", "expects", "expected", "likely",
+        "unlikely", "possible", "possibly", "potential", "potentially", "possibility",
+        "possibilities", "prospect", "prospects", "whether", "if", "unless", "calls for",
         "called for", "call for", "calling for", "urged", "urges", "urge", "urging", "watch for",
-        "hopes", "hope to", "hoping", "seek", "seeks", "seeking", "aim to", "aims to", "rumor*",
-        "rumour*", "speculat*", "perhaps", "maybe", "would-be", "asked", "asks", "pushing for",
-        "pressing for", "could see", "envisag*", "envision*", "ought to", "must", "need to",
-        "needs to", "has to", "have to",
+        "hopes", "hope to", "hoped", "hoping", "seek", "seeks", "seeking", "aim to", "aims to",
+        "aimed at", "want to", "wants to", "wanted to", "rumor*", "rumour*", "speculat*",
+        "perhaps", "maybe", "would-be", "asked", "asks", "request", "requests", "requested",
+        "pushing for", "pressing for", "could see", "envisag*", "envision*", "ought to", "must",
+        "need to", "needs to", "has to", "have to", "talk of", "question of", "in favor of",
+        "in favour of", "who will", "who would", "who is to", "who might", "reportedly considering", "unconfirmed", "if confirmed", "until",
+        "once", "hypothetical",
         "是否", "可能", "拟", "或将", "有望", "考虑", "呼吁", "希望", "预计", "敦促", "或许", "设想",
+        "传闻", "传言", "据传", "猜测", "能否", "要求", "期待", "期望", "寻求", "倘若", "如果",
+        "应", "应当", "应该", "须", "必须", "盼", "一旦", "假如", "流传", "传出", "据说", "由谁", "谁将", "谁会",
+        "坊间", "很快", "就要", "快要", "难以",
     ),
     "negated": (
         "not", "n't", "no", "never", "declined to", "declines to", "decline to", "refused",
@@ -30,31 +37,84 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "deny", "rejected", "rejects", "dismissed", "ruled out", "no longer", "unanswered",
         "went unanswered", "rather than", "instead of", "absence of", "lack of", "lacks",
         "stalled", "suspended", "cancelled", "canceled", "called off", "scrapped", "collapsed",
-        "未", "没有", "拒绝", "尚未", "否认", "不会", "并未", "不再", "暂停", "取消", "无意",
+        "stopped short of", "fell short of", "short of", "far from", "nothing", "none",
+        "no such", "false", "fabricated", "untrue", "baseless", "denial",
+        "未", "没有", "拒绝", "尚未", "否认", "不会", "并未", "不再", "暂停", "取消", "无意", "并非",
+        "从未", "未能", "无法", "不是", "没", "驳斥", "辟谣", "不实", "搁置", "中断",
     ),
     "historical": (
         "cold war", "soviet", "cuban missile crisis", "previous administration",
         "former administration", "first term", "in the past", "years ago", "decades ago",
         "back in", "at the time", "recalled", "recalls", "history of", "historically", "prior",
-        "previously", "former", "formerly", "once again", "earlier rounds",
-        "冷战", "苏联", "上届政府", "多年前", "历史上", "当年",
+        "previously", "earlier rounds", "anniversary", "months later", "years later",
+        "a year later", "since then", "recently opened", "recently established",
+        "recently launched", "newly opened", "newly established", "newly launched",
+        "already established", "existing",
+        "冷战", "苏联", "上届政府", "多年前", "历史上", "当年", "此前", "早前", "周年", "当时",
     ),
     "proposed": (
         "plan", "plans", "planned", "planning", "proposal", "proposals", "proposed", "proposes",
         "propose", "will", "shall", "set to", "slated", "scheduled", "upcoming", "next week",
         "next month", "next year", "later this", "intend*", "prepared to", "ready to",
         "preparing to", "prepares to", "poised to", "about to", "on the verge of", "in talks to",
-        "moving to", "looking to", "getting ready",
+        "moving to", "looking to", "getting ready", "is to", "are to", "to be held",
         "willing to", "open to", "discuss", "discussed", "discusses", "discussing",
         "discussion", "discussions", "signaled", "signalled", "signals", "floated", "pitched",
         "idea of", "push for", "draft", "drafting", "negotiating", "working on", "agenda",
-        "计划", "将", "拟议", "提议", "建议", "准备", "讨论", "愿意", "筹备", "打算", "草案",
+        "toward", "towards", "pave the way", "paves the way", "paving the way", "explore",
+        "explored", "exploring", "tentative", "tentatively", "pending", "soon",
+        "coming weeks", "coming months", "in the coming", "within 90 days", "within days",
+        "agreed to", "agree to", "agrees to", "decided to", "decide to", "decides to",
+        "agreed", "agree", "agrees", "decide", "decided",
+        "committed to", "commit to", "commits to", "pledged to", "pledge to", "vowed to",
+        "agreement to", "agreement on", "deal to", "consensus on", "in principle",
+        "计划", "将", "拟议", "提议", "建议", "准备", "讨论", "愿意", "筹备", "打算", "草案", "探讨",
+        "研究", "即将", "有意", "争取", "推动", "商讨", "磋商建立", "着手", "同意", "决定", "商定",
+        "承诺", "一致同意", "共识", "年内", "尽快", "尽早", "下一步",
     ),
 }  # fmt: skip
 
+# Phrases that contain a cue but are not one (NegEx "pseudo-triggers"): a cue hit inside one of
+# these is ignored. Tunable in YAML as `qualifiers: {pseudo: {add: [...]}}`.
+PSEUDO: tuple[str, ...] = (
+    "not only", "not just", "no doubt", "not least", "no later than", "no longer than",
+    "nothing short of", "not to mention", "if not", "could not be reached", "did not respond",
+    "did not immediately respond", "declined to comment", "declined to elaborate",
+    "would not comment", "no comment", "political will", "the will of", "goodwill",
+    "no.", "can't wait", "not only did", "no sooner",
+    "未来", "中将", "少将", "上将", "大将", "将军", "将领", "将士", "将近", "将帅", "模拟", "虚拟",
+    "不仅", "不只", "毫无疑问", "无论", "研究院", "研究所", "研究员", "研究中心", "没有想到",
+    "回应", "应邀", "相应", "反应", "响应", "适应", "供应", "应对", "应用", "答应", "效应",
+    "未经", "达成共识", "根据共识", "can tell you", "can share", "can confirm", "can announce",
+    "can inform", "can say", "may i", "you may have seen",
+)  # fmt: skip
+
+# Denial frames: a denial verb governs everything after it in its clause ("denied reports
+# that the two sides had agreed to set up a hotline"), however far the reported event sits.
+FRAMES: tuple[str, ...] = (
+    "denied", "denies", "deny", "denying", "dismissed", "dismisses", "rejected", "rejects",
+    "refuted", "refutes", "pushed back on", "pushed back against", "pushes back on",
+    "played down", "plays down", "downplayed", "downplays", "disputed", "disputes",
+    "contradicted", "poured cold water on", "denial of", "no truth to",
+    "否认", "驳斥", "辟谣", "批驳", "澄清",
+)  # fmt: skip
+
+# A sentence right after the evidence (same paragraph) that takes the report back.
+RETRACTIONS: tuple[str, ...] = (
+    "no such", "not true", "untrue", "is false", "are false", "was false", "fabricated",
+    "baseless", "groundless", "unfounded", "no agreement", "nothing has been agreed",
+    "并无此事", "不实", "纯属捏造", "没有这回事", "子虚乌有", "毫无根据", "并不存在", "不符合事实",
+)  # fmt: skip
+
+# Definite determiners that make a noun refer back ("the channel", 该机制).
+DETERMINERS: tuple[str, ...] = ("the", "this", "that", "these", "those", "the new", "this new")
+CJK_DETERMINERS: tuple[str, ...] = (
+    "该", "此", "这一", "这个", "这条", "这项", "上述", "此次", "这次", "这一新",
+)  # fmt: skip
+
 YEAR = re.compile(r"(?<![\d.,])(1[6-9]\d\d|20\d\d)(?![\d.,]\d)")
 YEAR_CUE = re.compile(
-    r"(?:\b(?:in|during|by|of|back in|until|before)\s+(?:(?:early|late|mid)[- ])?"
+    r"(?:\b(?:in|during|by|of|back in|until|before|after)\s+(?:(?:early|late|mid)[- ])?"
     r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?)?"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+|\d{1,2}\s+"
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+)$"
@@ -63,11 +123,11 @@ CJK_YEAR = re.compile(r"(1[6-9]\d\d|20\d\d)年")
 
 
 def cue_lists(
-    edits: dict[QualifierKind, tuple[list[str], list[str], list[str] | None]],
-) -> dict[QualifierKind, tuple[str, ...]]:
-    """Built-in cues with the YAML edits applied (replace, then remove, then add)."""
-    out: dict[QualifierKind, tuple[str, ...]] = {}
-    for kind, builtin in BUILTIN_CUES.items():
+    edits: dict[str, tuple[list[str], list[str], list[str] | None]],
+) -> dict[str, tuple[str, ...]]:
+    """Built-in cues (and pseudo-cues) with the YAML edits applied (replace, remove, add)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for kind, builtin in [*BUILTIN_CUES.items(), ("pseudo", PSEUDO)]:
         add, remove, replace = edits.get(kind, ([], [], None))
         cues = list(replace) if replace is not None else list(builtin)
         drop = {r.casefold() for r in remove}

@@ -73,6 +73,23 @@ class Scope(_Strict):
     after: int = Field(default=2, ge=0)
 
 
+class PatternDef(_Strict):
+    """An alternative way to report the event: groups that co-occur, optionally in order.
+
+    Role patterns are ordered groups with the actor first: `[[$china], [delegation],
+    [led by, headed by]]` reads "China's delegation ... led by X".
+    """
+
+    all: list[list[str] | str] = Field(
+        min_length=1, description="groups; one term of each must occur"
+    )
+    within: int = Field(default=12, ge=1, description="max words between the first and last term")
+    ordered: bool = Field(default=False, description="groups must occur in the order listed")
+    qualifiers: list[QualifierKind] | None = Field(
+        default=None, description="qualifiers for this pattern (default: the event's)"
+    )
+
+
 class EventDef(_Strict):
     """A development detected in one clause: every group co-occurs within `within` words."""
 
@@ -83,9 +100,46 @@ class EventDef(_Strict):
     )
     within: int = Field(default=12, ge=1, description="max words between the first and last term")
     ordered: bool = Field(default=False, description="groups must occur in the order listed")
+    patterns: list[PatternDef] = Field(
+        default_factory=list, description="alternative patterns (e.g. role patterns)"
+    )
     none: list[str] = Field(default_factory=list, description="terms that rule the clause out")
     qualifiers: list[QualifierKind] = Field(default_factory=lambda: list(QUALIFIER_KINDS))
     scope: Scope = Field(default_factory=Scope)
+    agreement: list[str] = Field(
+        default_factory=list,
+        description="terms (agreed, announced, 宣布) after which a `proposed` cue such as "
+        "'will' or 将 is part of the development, not a veto: 'agreed that they will hold talks'",
+    )
+    across_sentences: bool = Field(
+        default=True,
+        description="the event may complete in the next sentence of the same paragraph when "
+        "it refers back with a definite noun of a group ('the channel', 该机制) or to the headline",
+    )
+    news_window: str = Field(
+        default="7d",
+        description="a development dated (by a time expression near it) more than this before "
+        "the article's publication is background (historical)",
+        pattern=r"^\d+\s*[smhdw]$",
+    )
+
+    def term_lists(self) -> list[tuple[tuple[str | int, ...], list[str]]]:
+        """Every term list of the event with its path inside the event (for validation)."""
+        out: list[tuple[tuple[str | int, ...], list[str]]] = []
+        for g, group in enumerate(self.all):
+            out.append((("all", g), [group] if isinstance(group, str) else group))
+        for p, pattern in enumerate(self.patterns):
+            for g, group in enumerate(pattern.all):
+                out.append(
+                    (("patterns", p, "all", g), [group] if isinstance(group, str) else group)
+                )
+        out.append((("none",), self.none))
+        out.append((("agreement",), self.agreement))
+        return out
+
+    development: str | None = Field(
+        default=None, description="the labelled development this event detects (for `rules eval`)"
+    )
     examples: Examples = Field(default_factory=Examples)
 
 
@@ -137,6 +191,10 @@ class RuleDef(_Strict):
     route: Route = Field(default_factory=Route)
     dedup: Dedup = Field(default_factory=Dedup)
     follows: str | None = Field(default=None, description="post into this rule's open alert")
+    development: str | None = Field(
+        default=None,
+        description="the labelled development an alert of this rule reports (for `rules eval`)",
+    )
     examples: Examples = Field(default_factory=Examples)
 
     @field_validator("id")
@@ -151,6 +209,10 @@ class RuleFile(_Strict):
     """One YAML rule file."""
 
     lists: dict[str, list[str]] = Field(default_factory=dict)
-    qualifiers: dict[QualifierKind, QualifierEdit] = Field(default_factory=dict)
+    qualifiers: dict[QualifierKind | Literal["pseudo"], QualifierEdit] = Field(
+        default_factory=dict,
+        description="edit the built-in cues; `pseudo` lists phrases that contain a cue but are "
+        "not one ('not only', 将军)",
+    )
     events: dict[str, EventDef] = Field(default_factory=dict)
     rules: list[RuleDef] = Field(default_factory=list)

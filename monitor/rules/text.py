@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from monitor.rules.script import to_simplified
+
 _UNIFY = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -85,8 +87,18 @@ _ABBREV = frozenset(
         "ft",
     ]
 )
+_QUESTIONER = re.compile(r"(?:question|q|记者|问|記者|記者問)\s*[:：]", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
-    r";|:(?=\s)|,?\s+(?:but|while|whereas|although|though|however)\s+|，?(?:但是|但|而|然而|不过)|；"
+    r";|:(?=\s)|(?<![\d\s]):(?![\d\s/])|,?\s+(?:but|while|whereas|although|though|however)\s+|，?(?:但是|但|而|然而|不过)|；"
+)
+
+# Asides that do not count toward an event's `within` distance and whose words cannot veto:
+# parentheses, dash pairs, and comma-delimited appositives or relative clauses
+# ("Chen Wenlong, a vice minister at the Ministry of Science, as head of ...").
+_ASIDE = re.compile(
+    r"\([^()]{1,240}\)|（[^（）]{1,120}）|\s-\s[^-;]{1,200}?\s-\s"
+    r"|,\s+(?:a|an|the|who|whom|whose|which|formerly|currently|now|also|himself|herself"
+    r"|according to|including|both|each|along with|together with)\s[^,;]{1,200},"
 )
 
 
@@ -100,12 +112,16 @@ def display_form(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_UNIFY)
 
 
+_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+
+
 def fold(text: str) -> str:
-    """Lower-case without changing length (characters whose lower form is longer are kept)."""
+    """Lower-case, Simplified script, and a hyphen between letters read as a space
+    ("artificial-intelligence", "military-to-military"), without changing length."""
     lowered = text.lower()
-    if len(lowered) == len(text):
-        return lowered
-    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    if len(lowered) != len(text):
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return to_simplified(_HYPHEN.sub(" ", lowered))
 
 
 @dataclass(frozen=True)
@@ -120,7 +136,7 @@ def _sentence_ends(text: str) -> list[int]:
     ends = []
     for m in _SENT_END.finditer(text):
         if m.group().startswith("."):
-            before = text[: m.start()].rsplit(None, 1)
+            before = text[max(0, m.start() - 24) : m.start()].rsplit(None, 1)
             token = before[-1].lower().lstrip("\"'(") if before else ""
             if token in _ABBREV or (len(token) == 1 and token.isalpha()):
                 continue
@@ -167,8 +183,9 @@ class Doc:
                 self.sentences.append(span)
             cursor = end
         self.sentence_starts = [s.start for s in self.sentences]
+        self._newlines = [m.start() for m in re.finditer("\n", self.display)]
         self._clauses: dict[int, list[Span]] = {}
-        self._words: dict[tuple[int, int], list[int]] = {}
+        self._words: dict[tuple[int, int], tuple[list[int], list[int], list[Span]]] = {}
 
     @classmethod
     def build(cls, title: str, body: str) -> Doc:
@@ -192,14 +209,59 @@ class Doc:
         """Every clause of the document (computes them all)."""
         return [c for i in range(len(self.sentences)) for c in self.clauses_of(i)]
 
-    def word_in(self, clause: Span, offset: int) -> int:
-        """Position in words of `offset` inside `clause` (distances never cross clauses)."""
+    def paragraph_span(self, index: int) -> Span:
+        """[start, end) of a line (0: the headline); empty past the end."""
+        bounds = [-1, *self._newlines, len(self.display)]
+        if not 0 <= index < len(bounds) - 1:
+            return Span(0, 0)
+        return Span(bounds[index] + 1, bounds[index + 1])
+
+    def paragraph_of(self, offset: int) -> int:
+        """Index of the line (0: the headline) holding `offset`."""
+        return bisect.bisect_right(self._newlines, offset)
+
+    def _layout(self, clause: Span) -> tuple[list[int], list[int], list[Span]]:
         key = (clause.start, clause.end)
         if key not in self._words:
-            self._words[key] = [
-                m.start() for m in _WORD.finditer(self.display, clause.start, clause.end)
+            asides = [
+                Span(m.start(), m.end())
+                for m in _ASIDE.finditer(self.display, clause.start, clause.end)
             ]
-        return bisect.bisect_left(self._words[key], offset)
+            starts: list[int] = []
+            positions: list[int] = []
+            pos = -1
+            last_aside: Span | None = None
+            for m in _WORD.finditer(self.display, clause.start, clause.end):
+                aside = next((a for a in asides if a.start <= m.start() < a.end), None)
+                if aside is None or aside is not last_aside:
+                    pos += 1  # an aside counts as one word, whatever its length
+                last_aside = aside
+                starts.append(m.start())
+                positions.append(pos)
+            self._words[key] = (starts, positions, asides)
+        return self._words[key]
+
+    def word_in(self, clause: Span, offset: int) -> int:
+        """Position in words of `offset` inside `clause` (distances never cross clauses;
+        an appositive or parenthetical aside counts as a single word)."""
+        starts, positions, _ = self._layout(clause)
+        i = bisect.bisect_left(starts, offset)
+        return positions[i] if i < len(positions) else (positions[-1] + 1 if positions else 0)
+
+    def in_aside(self, clause: Span, offset: int) -> bool:
+        """Whether `offset` lies in a parenthetical or appositive aside of `clause`."""
+        return self.aside_of(clause, offset) is not None
+
+    def aside_of(self, clause: Span, offset: int) -> Span | None:
+        """The aside of `clause` holding `offset` (None: the clause's main line)."""
+        return next((a for a in self._layout(clause)[2] if a.start <= offset < a.end), None)
+
+    def question_paragraph(self, offset: int) -> bool:
+        """Whether the line holding `offset` is a question (a briefing question presupposes
+        what it asks about): it ends with "?" or opens with a questioner's label."""
+        para = self.paragraph_span(self.paragraph_of(offset))
+        text = self.display[para.start : para.end].strip()
+        return text.endswith(("?", '?"', "?'")) or bool(_QUESTIONER.match(text))
 
     def in_title(self, offset: int) -> bool:
         """Whether an offset lies in the headline."""

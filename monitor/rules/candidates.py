@@ -1,0 +1,456 @@
+"""Events inside clauses: pick the tightest terms, then let qualifiers veto (NegEx/ConText).
+
+For each sentence that can hold an event, each clause and each of the event's patterns:
+one hit per group within `within` words (asides count as one word); a group missing from
+the clause may be completed by a definite noun that refers back to the sentence before or
+to the headline ("The channel was opened on Wednesday"). The candidate is then vetoed by
+the nearest qualifier cue in scope (pseudo-cues, asides and relative clauses after the
+terms never veto; denial frames govern the rest of their clause; a `proposed` cue after an
+agreement term is part of the development), by an explicit past year, by a time expression
+that dates it before the event's news window, or by a retraction in the next sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from monitor.models import Evidence, TermHit, Veto
+from monitor.rules.compiler import Compiled, CompiledEvent, CompiledPattern
+from monitor.rules.qualifiers import past_years
+from monitor.rules.temporal import TimeRef, time_refs
+from monitor.rules.text import Doc, Span
+
+_RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose)\b|，(?:该|这)")
+# Where a negation or hedge stops governing what follows it (ConText's terminators).
+_TERMINATOR = re.compile(
+    r",\s+(?:and|but|while|after|before|because|since|as|which|who|when|where|although)\b"
+    r"|\b(?:and then|after which|whereas|said|says|told|added|announced|confirmed|stated)\b|，|、"
+)
+_AFTER_STOP = re.compile(r"[,;:]")
+_INFINITIVE = re.compile(r"\bto\s+$")
+_FORWARD = ("negated", "hedged")  # kinds whose cue governs the rest of the clause after it
+
+
+@dataclass(slots=True)
+class Hit:
+    """A term found in the text; `word` is its position inside the clause being examined."""
+
+    tid: int
+    start: int
+    end: int
+    word: int = 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An event's terms found together in one clause (perhaps completed by an anaphor)."""
+
+    event: CompiledEvent
+    pattern: CompiledPattern
+    si: int
+    clause: Span
+    chosen: tuple[Hit, ...]
+    antecedent: tuple[Hit, ...]  # hits in the sentence before / headline an anaphor refers to
+    from_sentence: int  # first sentence of the evidence (si - 1 for a two-sentence event)
+
+
+@dataclass(frozen=True)
+class VetoReason:
+    """Which qualifier vetoed a candidate, the cue, where, and a plain-language note."""
+
+    kind: str
+    cue: str
+    at: int
+    note: str = ""
+
+
+def _longest(hits: list[Hit]) -> list[Hit]:
+    """Drop hits inside a longer hit of the same group ("lead" inside "would lead")."""
+    if len(hits) < 2:
+        return hits
+    return [
+        h
+        for h in hits
+        if not any(
+            o is not h
+            and o.start <= h.start
+            and h.end <= o.end
+            and o.end - o.start > h.end - h.start
+            for o in hits
+        )
+    ]
+
+
+def _best_combo(groups: list[list[Hit]]) -> list[Hit]:
+    best: list[Hit] = []
+    best_span = None
+    for anchor in groups[0]:
+        combo = [anchor]
+        for g in groups[1:]:
+            free = [h for h in g if not any(h.start < c.end and c.start < h.end for c in combo)]
+            if not free:
+                break
+            combo.append(min(free, key=lambda h: abs(h.word - anchor.word)))
+        if len(combo) < len(groups):
+            continue
+        words = [h.word for h in combo]
+        span = max(words) - min(words)
+        if best_span is None or span < best_span:
+            best, best_span = combo, span
+    return best
+
+
+def _ordered_combo(groups: list[list[Hit]]) -> list[Hit]:
+    """Tightest combination with one hit per group, groups in the listed order."""
+    best: list[Hit] = []
+    for first in groups[0]:
+        combo = [first]
+        for g in groups[1:]:
+            nxt = next((h for h in g if h.start >= combo[-1].end), None)
+            if nxt is None:
+                break
+            combo.append(nxt)
+        else:
+            if not best or combo[-1].word - combo[0].word < best[-1].word - best[0].word:
+                best = combo
+    return best
+
+
+class EventFinder:
+    """Finds the events of one document, given its trigger hits and a cue scanner."""
+
+    def __init__(
+        self,
+        c: Compiled,
+        doc: Doc,
+        hits: list[Hit],
+        cue_hits: dict[int, list[Hit]],
+        ref_year: int,
+        published: date | None,
+    ) -> None:
+        self.c = c
+        self.doc = doc
+        self.cue_hits = cue_hits  # sentence -> cue hits, filled by the matcher on demand
+        self.ref_year = ref_year
+        self.published = published
+        self.by_sentence: dict[int, list[Hit]] = defaultdict(list)
+        self.anchored: dict[str, set[int]] = defaultdict(set)
+        self.grouped: dict[str, set[int]] = defaultdict(set)
+        for h in hits:
+            si = doc.sentence_of(h.start)
+            if si < 0:
+                continue
+            self.by_sentence[si].append(h)
+            for name in c.term_events.get(h.tid, ()):
+                self.anchored[name].add(si)
+            for name in c.group_events.get(h.tid, ()):
+                self.grouped[name].add(si)
+
+    # -- candidate sentences ----------------------------------------------------------------
+
+    def sentences_for(self, ev: CompiledEvent) -> list[int]:
+        """Sentences worth examining: an anchor hit, or (two-sentence events) a group hit
+        right after a sentence, or under a headline, that holds one of the event's terms."""
+        out = set(self.anchored.get(ev.name, ()))
+        if ev.across_sentences and ev.anaphors:
+            grouped = self.grouped.get(ev.name, set())
+            title_has = any(self.doc.in_title(self.doc.sentences[si].start) for si in grouped)
+            for si in grouped:
+                prev = si - 1
+                if title_has or (prev in grouped and self._same_paragraph(prev, si)):
+                    out.add(si)
+        return sorted(out)
+
+    def _same_paragraph(self, a: int, b: int) -> bool:
+        if a < 0:
+            return False
+        doc = self.doc
+        return doc.paragraph_of(doc.sentences[a].start) == doc.paragraph_of(doc.sentences[b].start)
+
+    def clause_hits(self, si: int) -> list[tuple[Span, list[Hit]]]:
+        """Each clause of a sentence with the trigger hits inside it."""
+        out = []
+        hits = self.by_sentence.get(si, [])
+        for clause in self.doc.clauses_of(si):
+            inside = [h for h in hits if clause.start <= h.start < clause.end]
+            out.append((clause, inside))
+        return out
+
+    # -- candidates -------------------------------------------------------------------------
+
+    def candidate(
+        self, ev: CompiledEvent, p: int, si: int, clause: Span, chits: list[Hit]
+    ) -> Candidate | None:
+        """The tightest combination of one pattern in one clause, or None."""
+        pattern = ev.patterns[p]
+        in_title = clause.start < self.doc.title_end
+        if (ev.field == "title" and not in_title) or (ev.field == "body" and in_title):
+            return None
+        groups = [_longest([h for h in chits if h.tid in g]) for g in pattern.groups]
+        antecedent: list[Hit] = []
+        first = si
+        if not all(groups):
+            filled = self._anaphor_fill(ev, p, si, clause, groups) if not in_title else None
+            if filled is None:
+                return None
+            groups, antecedent, first = filled
+        for g in groups:
+            for h in g:
+                h.word = self.doc.word_in(clause, h.start)
+        chosen = _ordered_combo(groups) if pattern.ordered else _best_combo(groups)
+        if not chosen or max(h.word for h in chosen) - min(h.word for h in chosen) > pattern.within:
+            return None
+        return Candidate(ev, pattern, si, clause, tuple(chosen), tuple(antecedent), first)
+
+    def _anaphor_fill(
+        self, ev: CompiledEvent, p: int, si: int, clause: Span, groups: list[list[Hit]]
+    ) -> tuple[list[list[Hit]], list[Hit], int] | None:
+        """Complete missing groups with anaphors ("the channel") whose noun is in the
+        sentence before (same paragraph) or in the headline."""
+        if not ev.across_sentences:
+            return None
+        cues = [h for h in self.cue_hits_of(si) if clause.start <= h.start < clause.end]
+        filled = list(groups)
+        antecedent: list[Hit] = []
+        first = si
+        pattern = ev.patterns[p]
+        for g, hits in enumerate(groups):
+            if hits:
+                continue
+            refs = [h for h in cues if (p, g) in ev.anaphors.get(h.tid, ())]
+            if not refs:
+                return None
+            source = self._antecedent(pattern.groups[g], si)
+            if source is None:
+                return None
+            where, hit = source
+            antecedent.append(hit)
+            first = min(first, where)
+            filled[g] = [Hit(r.tid, r.start, r.end) for r in refs]
+        return filled, antecedent, first
+
+    def _antecedent(self, group: frozenset[int], si: int) -> tuple[int, Hit] | None:
+        prev = si - 1
+        if self._same_paragraph(prev, si):
+            for h in self.by_sentence.get(prev, ()):
+                if h.tid in group:
+                    return prev, h
+        for t in range(len(self.doc.sentences)):
+            if not self.doc.in_title(self.doc.sentences[t].start):
+                break
+            for h in self.by_sentence.get(t, ()):
+                if h.tid in group:
+                    return si, h  # the headline: evidence stays the body sentence
+        return None
+
+    def cue_hits_of(self, si: int) -> list[Hit]:
+        """Cue hits of one sentence (scanned by the matcher when first asked)."""
+        return self.cue_hits[si]
+
+    # -- vetoes -----------------------------------------------------------------------------
+
+    def veto(self, cand: Candidate) -> VetoReason | None:
+        """The exclusion or qualifier that vetoes a candidate (nearest cue first), or None."""
+        doc, clause, chosen = self.doc, cand.clause, cand.chosen
+        chosen_ids = {(h.start, h.tid) for h in chosen}
+        for h in self.by_sentence.get(cand.si, ()):
+            inside = clause.start <= h.start < clause.end
+            if inside and h.tid in cand.event.none and (h.start, h.tid) not in chosen_ids:
+                return VetoReason("excluded", doc.display[h.start : h.end], h.start)
+        span_end = max(h.end for h in chosen)
+        for check in (self._cue_veto, self._year_veto, self._time_veto, self._retraction):
+            found = check(cand, span_end)
+            if found is not None:
+                return found
+        text = doc.display[clause.start : clause.end]
+        if "hedged" in cand.pattern.qualifiers and text.rstrip("\"') ").endswith("?"):
+            return VetoReason("hedged", "?", clause.end - 1, "a question")
+        if "hedged" in cand.pattern.qualifiers and doc.question_paragraph(clause.start):
+            return VetoReason(
+                "hedged", "?", clause.start, "inside a question: presupposed, not reported"
+            )
+        return None
+
+    def _after_relative(self, span_end: int, pos: int) -> bool:
+        # "a channel that Beijing suspended years ago": the cue describes the noun
+        return pos > span_end and bool(_RELATIVE.search(self.doc.folded, span_end, pos))
+
+    def _live_cues(self, cand: Candidate, span_end: int) -> list[Hit]:
+        """Cue hits of the clause that can veto: not inside a pseudo-cue, an aside, a relative
+        clause after the terms, or the matched terms themselves; not the month May."""
+        doc, clause = self.doc, cand.clause
+        cues = [h for h in self.cue_hits_of(cand.si) if clause.start <= h.start < clause.end]
+        pseudo = [(h.start, h.end) for h in cues if h.tid in self.c.pseudo]
+        chosen = [(h.start, h.end) for h in cand.chosen]
+        scopes = {doc.aside_of(clause, h.start) for h in cand.chosen}
+        out = []
+        for h in cues:
+            if not self.c.cue_kind.get(h.tid):
+                continue
+            if any(s <= h.start and h.end <= e for s, e in pseudo + chosen):
+                continue
+            if doc.aside_of(clause, h.start) not in scopes or self._after_relative(
+                span_end, h.start
+            ):
+                continue  # an aside is its own scope: only cues beside the terms count
+            if doc.display[h.start : h.end] == "May" and h.start != clause.start:
+                continue  # the month, not the modal
+            out.append(h)
+        return out
+
+    def _cue_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
+        doc, clause, chosen = self.doc, cand.clause, cand.chosen
+        scope = cand.event.scope
+        lo = min(h.word for h in chosen) - scope.before
+        last = max(chosen, key=lambda h: h.end)
+        # a Chinese noun phrase puts its head last: "启动X的筹备工作" (preparations for X)
+        hi = max(h.word for h in chosen) + scope.after + (3 if self.c.terms[last.tid].cjk else 0)
+        first = min(h.start for h in chosen)
+        agreements = [
+            h.start
+            for h in self.cue_hits_of(cand.si)
+            if h.tid in cand.event.agreement and clause.start <= h.start < clause.end
+        ]
+        best: tuple[int, str, Hit] | None = None
+        for h in self._live_cues(cand, span_end):
+            h.word = doc.word_in(clause, h.start)
+            frame = h.tid in self.c.frames and h.start < first
+            governs = h.start < first and not _TERMINATOR.search(doc.folded, h.end, first)
+            if h.start >= span_end and _AFTER_STOP.search(doc.folded, span_end, h.start):
+                continue  # a cue after a comma belongs to the next phrase
+
+            for kind in cand.pattern.qualifiers:
+                if kind not in self.c.cue_kind[h.tid]:
+                    continue
+                forward = governs and kind in _FORWARD
+                if not (kind == "historical" or frame or forward or lo <= h.word <= hi):
+                    continue
+                if kind == "proposed" and any(a <= h.start for a in agreements):
+                    continue  # "agreed that they will hold talks": the agreement is the news
+                distance = min(abs(h.word - c.word) for c in chosen)
+                if best is None or distance < best[0]:
+                    best = (distance, kind, h)
+        if best is None and "proposed" in cand.pattern.qualifiers:
+            return self._infinitive(cand, agreements)
+        if best is None:
+            return None
+        _, found, cue = best
+        note = "denial frame governs the clause" if cue.tid in self.c.frames else ""
+        return VetoReason(found, doc.display[cue.start : cue.end], cue.start, note)
+
+    def _infinitive(self, cand: Candidate, agreements: list[int]) -> VetoReason | None:
+        """ "to establish", "to hold": an infinitive states an aim or a plan, unless an
+        agreement before it makes it the news ("agreed to hold talks")."""
+        for h in cand.chosen:
+            if self.c.terms[h.tid].key.startswith("to "):
+                continue
+            m = _INFINITIVE.search(self.doc.folded, max(0, h.start - 4), h.start)
+            if m and not any(a <= m.start() for a in agreements):
+                return VetoReason("proposed", "to", m.start(), "an infinitive: an aim or plan")
+        return None
+
+    def _year_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
+        if "historical" not in cand.pattern.qualifiers:
+            return None
+        clause = cand.clause
+        for s, _e, year in past_years(self.doc.folded[clause.start : clause.end], self.ref_year):
+            at = clause.start + s
+            if not self._after_relative(span_end, at) and not self.doc.in_aside(clause, at):
+                return VetoReason("historical", year, at, f"a year before {self.ref_year}")
+        return None
+
+    def nearest_time(self, cand: Candidate) -> TimeRef | None:
+        """The time expression nearest the terms: in the clause, else in the sentence."""
+        if self.published is None:
+            return None
+        doc = self.doc
+        sent = doc.sentences[cand.si]
+        mid = min(h.start for h in cand.chosen)
+        scopes = {doc.aside_of(cand.clause, h.start) for h in cand.chosen}
+        for lo, hi in ((cand.clause.start, cand.clause.end), (sent.start, sent.end)):
+            refs = [
+                r
+                for r in time_refs(doc.folded, lo, hi, self.published)
+                if r.days_before is not None and doc.aside_of(cand.clause, r.start) in scopes
+            ]
+            if refs:
+                return min(refs, key=lambda r: abs(r.start - mid))
+        return None
+
+    def _time_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
+        if "historical" not in cand.pattern.qualifiers:
+            return None
+        ref = self.nearest_time(cand)
+        if ref is None or ref.days_before is None or ref.days_before <= cand.event.news_window_days:
+            return None
+        window = f"news window {cand.event.news_window_days:g} days"
+        if ref.resolved is None:
+            note = f"'{ref.text}' dates it relative to an earlier event ({window})"
+        else:
+            note = f"'{ref.text}' = {ref.resolved.isoformat()}, {ref.days_before} days before publication ({window})"
+        return VetoReason("historical", self.doc.display[ref.start : ref.end], ref.start, note)
+
+    def _retraction(self, cand: Candidate, span_end: int) -> VetoReason | None:
+        if "negated" not in cand.pattern.qualifiers:
+            return None
+        nxt = cand.si + 1
+        if nxt >= len(self.doc.sentences) or not self._same_paragraph(cand.si, nxt):
+            return None
+        for h in self.cue_hits_of(nxt):
+            if h.tid in self.c.retractions:
+                note = "the next sentence takes it back"
+                return VetoReason("negated", self.doc.display[h.start : h.end], h.start, note)
+        return None
+
+    # -- results ----------------------------------------------------------------------------
+
+    def term_hit(self, h: Hit) -> TermHit:
+        """A hit as reported: the rule's term, the text it matched, offsets."""
+        return TermHit(
+            self.c.terms[h.tid].written, self.doc.display[h.start : h.end], h.start, h.end
+        )
+
+    def notes(self, cand: Candidate) -> tuple[str, ...]:
+        """Plain-language reasons worth showing: forms, script, two sentences, dates."""
+        out = []
+        for h in cand.chosen + cand.antecedent:
+            term = self.c.terms[h.tid]
+            text = self.doc.folded[h.start : h.end]
+            if term.cjk and self.doc.display[h.start : h.end] != text:
+                out.append(f"'{self.doc.display[h.start : h.end]}' read as Simplified '{text}'")
+            elif not term.cjk and not term.prefix and text != term.key and text in term.forms:
+                out.append(f"'{text}' is a form of '{term.key}'")
+        for h in cand.antecedent:
+            where = "the headline" if self.doc.in_title(h.start) else "the sentence before"
+            anaphor = next(c for c in cand.chosen if c.tid in cand.event.anaphors)
+            out.append(
+                f"'{self.doc.display[anaphor.start : anaphor.end]}' refers back to "
+                f"'{self.doc.display[h.start : h.end]}' in {where}"
+            )
+        ref = self.nearest_time(cand)
+        if ref is not None and ref.resolved is not None:
+            out.append(
+                f"'{ref.text}' = {ref.resolved.isoformat()}, {ref.days_before} day(s) before "
+                f"publication (within the {cand.event.news_window_days:g}-day news window)"
+            )
+        return tuple(dict.fromkeys(out))
+
+    def report(self, cand: Candidate, veto: VetoReason | None) -> Evidence | Veto:
+        """Evidence for a clean candidate, a Veto for a vetoed one."""
+        doc = self.doc
+        first, last = doc.sentences[cand.from_sentence], doc.sentences[cand.si]
+        sentence = doc.display[first.start : last.end]
+        hits = sorted(cand.chosen + cand.antecedent, key=lambda h: h.start)
+        terms = tuple(self.term_hit(h) for h in hits)
+        if veto is None:
+            field = "title" if doc.in_title(cand.clause.start) else "body"
+            return Evidence(
+                cand.event.name, sentence, first.start, last.end, field, terms, self.notes(cand)
+            )
+        notes = (veto.note,) if veto.note else ()
+        return Veto(
+            cand.event.name, sentence, first.start, veto.kind, veto.cue, veto.at, terms, notes
+        )
