@@ -208,43 +208,55 @@ class EventFinder:
     def _anaphor_fill(
         self, ev: CompiledEvent, p: int, si: int, clause: Span, groups: list[list[Hit]]
     ) -> tuple[list[list[Hit]], list[Hit], int] | None:
-        """Complete missing groups with anaphors ("the channel") whose noun is in the
-        sentence before (same paragraph) or in the headline."""
+        """Complete missing groups from the sentence before (same paragraph) or the headline,
+        when this clause refers back to it with a definite noun ("The channel was opened on
+        Wednesday"; "The talks have begun" under "... first AI talks"). The anaphor stands in
+        for its own group; other missing groups are borrowed from the same antecedent."""
         if not ev.across_sentences:
             return None
-        cues = [h for h in self.cue_hits_of(si) if clause.start <= h.start < clause.end]
-        filled = list(groups)
-        antecedent: list[Hit] = []
-        first = si
         pattern = ev.patterns[p]
-        for g, hits in enumerate(groups):
-            if hits:
+        refs: dict[int, list[Hit]] = defaultdict(list)
+        for h in self.cue_hits_of(si):
+            if clause.start <= h.start < clause.end:
+                for pp, g in ev.anaphors.get(h.tid, ()):
+                    if pp == p:
+                        refs[g].append(h)
+        if not refs:
+            return None
+        missing = [g for g, hits in enumerate(groups) if not hits]
+        for where, source in self._sources(si):
+            hit_of = {
+                g: next((h for h in source if h.tid in group), None)
+                for g, group in enumerate(pattern.groups)
+            }
+            anchors = [g for g in refs if hit_of[g] is not None]
+            if not anchors or any(hit_of[g] is None for g in missing):
                 continue
-            refs = [h for h in cues if (p, g) in ev.anaphors.get(h.tid, ())]
-            if not refs:
-                return None
-            source = self._antecedent(pattern.groups[g], si)
-            if source is None:
-                return None
-            where, hit = source
-            antecedent.append(hit)
-            first = min(first, where)
-            filled[g] = [Hit(r.tid, r.start, r.end) for r in refs]
-        return filled, antecedent, first
-
-    def _antecedent(self, group: frozenset[int], si: int) -> tuple[int, Hit] | None:
-        prev = si - 1
-        if self._same_paragraph(prev, si):
-            for h in self.by_sentence.get(prev, ()):
-                if h.tid in group:
-                    return prev, h
-        for t in range(len(self.doc.sentences)):
-            if not self.doc.in_title(self.doc.sentences[t].start):
-                break
-            for h in self.by_sentence.get(t, ()):
-                if h.tid in group:
-                    return si, h  # the headline: evidence stays the body sentence
+            filled = [
+                [Hit(r.tid, r.start, r.end) for r in refs[g]]
+                if g in missing and g in refs
+                else hits
+                for g, hits in enumerate(groups)
+            ]
+            kept = [hits for hits in filled if hits]  # borrowed groups drop out of the distance
+            antecedent = [h for g in sorted({*anchors, *missing}) if (h := hit_of[g]) is not None]
+            return kept, antecedent, where
         return None
+
+    def _sources(self, si: int) -> list[tuple[int, list[Hit]]]:
+        """Where an anaphor may point: the sentence before in the paragraph, the headline."""
+        out = []
+        if self._same_paragraph(si - 1, si):
+            out.append((si - 1, self.by_sentence.get(si - 1, [])))
+        title = [
+            h
+            for t in range(len(self.doc.sentences))
+            if self.doc.in_title(self.doc.sentences[t].start)
+            for h in self.by_sentence.get(t, [])
+        ]
+        if title:
+            out.append((si, title))  # the headline: the evidence stays the body sentence
+        return out
 
     def cue_hits_of(self, si: int) -> list[Hit]:
         """Cue hits of one sentence (scanned by the matcher when first asked)."""
@@ -423,12 +435,19 @@ class EventFinder:
                 out.append(f"'{self.doc.display[h.start : h.end]}' read as Simplified '{text}'")
             elif not term.cjk and not term.prefix and text != term.key and text in term.forms:
                 out.append(f"'{text}' is a form of '{term.key}'")
-        for h in cand.antecedent:
-            where = "the headline" if self.doc.in_title(h.start) else "the sentence before"
-            anaphor = next(c for c in cand.chosen if c.tid in cand.event.anaphors)
+        if cand.antecedent:
+            clause = cand.clause
+            anaphor = next(
+                h
+                for h in self.cue_hits_of(cand.si)
+                if clause.start <= h.start < clause.end and h.tid in cand.event.anaphors
+            )
+            first = cand.antecedent[0]
+            where = "the headline" if self.doc.in_title(first.start) else "the sentence before"
+            words = ", ".join(f"'{self.doc.display[h.start : h.end]}'" for h in cand.antecedent)
             out.append(
-                f"'{self.doc.display[anaphor.start : anaphor.end]}' refers back to "
-                f"'{self.doc.display[h.start : h.end]}' in {where}"
+                f"two sentences: '{self.doc.display[anaphor.start : anaphor.end]}' refers back "
+                f"to {words} in {where}"
             )
         ref = self.nearest_time(cand)
         if ref is not None and ref.resolved is not None:

@@ -151,11 +151,14 @@ class Matcher:
     def _context_has(
         self, doc: Doc, ev: Evidence, lists_at: dict[str, list[int]], name: str
     ) -> bool:
-        """Whether a list occurs where the evidence's actors are named: its paragraph, the
-        paragraph before and the headline (a briefing answer names the countries in the
-        question before it)."""
+        """Whether a list occurs where the evidence's actors are named: its paragraph and the
+        headline, and the question before an answer in a briefing transcript."""
         para = doc.paragraph_of(ev.start)
-        spans = [doc.paragraph_span(i) for i in {0, para - 1, para, doc.paragraph_of(ev.end - 1)}]
+        lines = {0, para, doc.paragraph_of(ev.end - 1)}
+        before = doc.paragraph_span(para - 1)
+        if para > 1 and doc.question_paragraph(before.start):
+            lines.add(para - 1)
+        spans = [doc.paragraph_span(i) for i in lines]
         return any(s.start <= pos < s.end for pos in lists_at.get(name, ()) for s in spans)
 
     def _lists_at(self, doc: Doc, hits: list[Hit]) -> dict[str, list[int]]:

@@ -14,7 +14,8 @@ from monitor.rules.schema import QualifierKind
 BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
     "hedged": (
         "may", "might", "could", "would", "should", "can", "considering", "consider", "considers",
-        "considered whether", "mulling", "weighing", "expected to", "expects", "expected", "likely",
+        "considered whether", "mulling", "mull", "mulls", "mulled", "weighing", "weigh",
+        "weighs", "weighed", "expected to", "expects", "expected", "likely",
         "unlikely", "possible", "possibly", "potential", "potentially", "possibility",
         "possibilities", "prospect", "prospects", "whether", "if", "unless", "calls for",
         "called for", "call for", "calling for", "urged", "urges", "urge", "urging", "watch for",
@@ -28,7 +29,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "是否", "可能", "拟", "或将", "有望", "考虑", "呼吁", "希望", "预计", "敦促", "或许", "设想",
         "传闻", "传言", "据传", "猜测", "能否", "要求", "期待", "期望", "寻求", "倘若", "如果",
         "应", "应当", "应该", "须", "必须", "盼", "一旦", "假如", "流传", "传出", "据说", "由谁", "谁将", "谁会",
-        "坊间", "很快", "就要", "快要", "难以",
+        "坊间", "很快", "就要", "快要", "难以", "需要", "与其", "不如",
     ),
     "negated": (
         "not", "n't", "no", "never", "declined to", "declines to", "decline to", "refused",
@@ -49,7 +50,8 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "previously", "earlier rounds", "anniversary", "months later", "years later",
         "a year later", "since then", "recently opened", "recently established",
         "recently launched", "newly opened", "newly established", "newly launched",
-        "already established", "existing",
+        "already established", "existing", "one year after", "a year after", "years after",
+        "anniversary of", "多年", "一年前", "周年之际",
         "冷战", "苏联", "上届政府", "多年前", "历史上", "当年", "此前", "早前", "周年", "当时",
     ),
     "proposed": (

@@ -98,7 +98,7 @@ _CLAUSE_BREAK = re.compile(
 _ASIDE = re.compile(
     r"\([^()]{1,240}\)|（[^（）]{1,120}）|\s-\s[^-;]{1,200}?\s-\s"
     r"|,\s+(?:a|an|the|who|whom|whose|which|formerly|currently|now|also|himself|herself"
-    r"|according to|including|both|each|along with|together with)\s[^,;]{1,200},"
+    r"|according to|including|both|each|along with|together with)\s[^,;]{1,200}(?:,|(?=[.!?]?$))"
 )
 
 
