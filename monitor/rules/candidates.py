@@ -230,8 +230,9 @@ class EventFinder:
                 for g, group in enumerate(pattern.groups)
             }
             anchors = [g for g in refs if hit_of[g] is not None]
-            if not anchors or any(hit_of[g] is None for g in missing):
-                continue
+            borrowed = [g for g in missing if g not in refs]
+            if not anchors or len(borrowed) > 1 or any(hit_of[g] is None for g in missing):
+                continue  # the sentence must say most of it itself: one group may be borrowed
             filled = [
                 [Hit(r.tid, r.start, r.end) for r in refs[g]]
                 if g in missing and g in refs
@@ -239,7 +240,7 @@ class EventFinder:
                 for g, hits in enumerate(groups)
             ]
             kept = [hits for hits in filled if hits]  # borrowed groups drop out of the distance
-            antecedent = [h for g in sorted({*anchors, *missing}) if (h := hit_of[g]) is not None]
+            antecedent = [a for g in sorted({*anchors, *missing}) if (a := hit_of[g])]
             return kept, antecedent, where
         return None
 

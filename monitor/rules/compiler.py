@@ -267,6 +267,9 @@ class _Builder:
         for p, pattern in enumerate(patterns):
             for g, group in enumerate(pattern.groups):
                 for tid in group:
+                    term = self.c.terms[tid]
+                    if term.exact is not None or term.written[:1].isupper():
+                        continue  # names and acronyms (China, AI) are not nouns referred back to
                     head = _head(self.c.terms[tid])
                     if head is None:
                         continue
