@@ -125,10 +125,11 @@ class ServiceConfig(_Strict):
     port: int = Field(
         default=9464, ge=0, le=65535, description="0 disables /healthz, /readyz, /metrics"
     )
-    stale_after_s: float = Field(
-        default=0.0,
+    stale_after_s: float | None = Field(
+        default=None,
         ge=0,
-        description="/healthz fails when no poll succeeded for this long (0: never)",
+        description="/healthz is degraded when no feed poll succeeded for this long "
+        "(default: 3 x the longest feed interval, at least 30 min; 0: never)",
     )
     reload_check_s: float = Field(
         default=2.0, gt=0, description="how often rule files are checked for changes"

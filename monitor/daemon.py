@@ -8,10 +8,13 @@ import os
 import signal
 import socket
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -35,6 +38,7 @@ from monitor.state.store import Store
 from monitor.state.streams import StreamItem
 
 log = structlog.get_logger("daemon")
+T = TypeVar("T")
 
 
 def load_matcher(settings: Settings) -> Matcher:
@@ -109,6 +113,46 @@ async def _replay(
             await sink.aclose()
 
 
+def _probe_write(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".health-{os.getpid()}"
+    try:
+        with probe.open("wb") as fh:
+            fh.write(b"ok\n" * 1024)
+            fh.flush()
+            os.fsync(fh.fileno())
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
+async def in_daemon_thread(fn: Callable[..., T], *args: Any) -> T:
+    """`asyncio.to_thread` in a daemon thread: cancelling the await abandons the thread, and a
+    call that never returns cannot hold the process at exit (the default executor's threads
+    are joined by the interpreter)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return  # cancelled meanwhile
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            result, error = fn(*args), None
+        except BaseException as exc:  # handed to the awaiting task, which decides
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=target, name=f"{getattr(fn, '__name__', 'work')}", daemon=True).start()
+    return await future
+
+
 class Daemon:
     """Schedules one job per feed, delivers alerts, serves health, reloads rules, stops cleanly."""
 
@@ -126,6 +170,8 @@ class Daemon:
         self.pipeline: Pipeline | None = None
         self.last_success: float | None = None
         self.started = False
+        self.started_at: float | None = None
+        self.rules_problem: str | None = None  # why the last reload failed (health: degraded)
         self._rules_signature = self._signature()
 
     def _jitter(self, feed: FeedConfig) -> int:
@@ -213,29 +259,55 @@ class Daemon:
             return ()
 
     async def _watch_rules(self) -> None:
-        """Reload on SIGHUP or when a rule file changes; a broken edit keeps the last good rules."""
+        """Reload on SIGHUP or when a rule file changes; a broken edit keeps the last good rules.
+
+        Nothing a rule file does may end this loop: a reload that fails in any way is logged
+        and the next edit or SIGHUP is tried again.
+        """
         while not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self.reload_requested.wait(), timeout=self.settings.service.reload_check_s
                 )
-            signature = self._signature()
+            signature = await asyncio.to_thread(self._signature)
             if not self.reload_requested.is_set() and signature == self._rules_signature:
                 continue
             self.reload_requested.clear()
             self._rules_signature = signature
-            await self.reload_rules()
+            try:
+                await self.reload_rules()
+            except Exception as exc:  # belt and braces: the watcher outlives even our own bugs
+                log.exception("rules_watch_error", error=f"{type(exc).__name__}: {exc}")
 
     async def reload_rules(self) -> bool:
-        """Load, validate and swap in the rules; False (and the old rules kept) when broken."""
+        """Load, validate and swap in the rules; False (and the old rules kept) when broken.
+
+        Loading runs in a daemon thread, not the default executor: if SIGTERM comes while a
+        reload is still working, the daemon exits instead of joining that thread.
+        """
         try:
-            matcher = await asyncio.to_thread(load_matcher, self.settings)
+            matcher = await in_daemon_thread(load_matcher, self.settings)
         except RuleError as exc:
             metrics.RULES_RELOADS.labels(result="rejected").inc()
+            self.rules_problem = f"rules rejected: {exc.problems[0]}" + (
+                f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+            )
             log.error(
                 "rules_rejected", problems=[str(p) for p in exc.problems], kept="last good rules"
             )
             return False
+        except Exception as exc:  # a bug in compiling: still reported, old rules kept
+            metrics.RULES_RELOADS.labels(result="error").inc()
+            self.rules_problem = f"rules reload failed: {type(exc).__name__}: {exc}"
+            log.exception(
+                "rules_reload_failed",
+                rules=str(self.settings.rules),
+                files=[str(f) for f in rule_files(self.settings.rules)],
+                error=f"{type(exc).__name__}: {exc}",
+                kept="last good rules",
+            )
+            return False
+        self.rules_problem = None
         self.matcher = matcher
         if self.pipeline is not None and self.pipeline.alerts is not None:
             self.pipeline.alerts.match = matcher.match_article
@@ -249,6 +321,7 @@ class Daemon:
     # -- health -------------------------------------------------------------------------------
 
     async def _health(self) -> tuple[bool, dict[str, object]]:
+        """Down (Redis, scheduler) or degraded (the job is not getting done), reasons named."""
         redis_ok = False
         if self.pipeline is not None:
             with contextlib.suppress(TimeoutError):
@@ -257,14 +330,51 @@ class Daemon:
             bool(self.scheduler and self.scheduler.running) and not self.stopping.is_set()
         )
         age = None if self.last_success is None else round(time.time() - self.last_success, 1)
-        stale_after = self.settings.service.stale_after_s
-        fresh = not stale_after or (age is not None and age <= stale_after)
+        down = [m for ok, m in ((redis_ok, "redis does not answer"),
+                                (scheduler_ok, "scheduler is not running")) if not ok]  # fmt: skip
+        degraded = [r for r in (self._stale(), self.rules_problem) if r]
+        archive = await self._archive_problem()
+        if archive:
+            degraded.append(archive)
         detail: dict[str, object] = {
+            "status": "down" if down else "degraded" if degraded else "ok",
+            "reasons": down + degraded,
             "redis": redis_ok,
             "scheduler": scheduler_ok,
             "last_successful_poll_age_s": age,
         }
-        return redis_ok and scheduler_ok and fresh, detail
+        return not (down or degraded), detail
+
+    def _stale(self) -> str | None:
+        """Every feed has been failing (no poll succeeded) for longer than `stale_after_s`."""
+        feeds = self.settings.feeds if self.role in ("all", "poller") else []
+        limit = self.settings.service.stale_after_s
+        if limit is None:
+            limit = max(1800.0, 3.0 * max((f.interval for f in feeds), default=0))
+        if not feeds or not limit or self.started_at is None:
+            return None
+        since = self.last_success or self.started_at
+        if time.time() - since <= limit:
+            return None
+        return f"no feed polled successfully for {int(time.time() - since)}s"
+
+    async def _archive_problem(self) -> str | None:
+        """Write, flush and remove a small file where articles go: a full disk shows here."""
+        if self.role not in ("all", "worker"):
+            return None
+        try:
+            await asyncio.wait_for(
+                in_daemon_thread(_probe_write, self.settings.archive_path), timeout=5.0
+            )
+        except TimeoutError:
+            return f"archive {self.settings.archive_path} did not accept a write within 5s"
+        except OSError as exc:
+            return f"archive {self.settings.archive_path} is not writable: {exc.strerror or exc}"
+        return None
+
+    async def _live(self) -> tuple[bool, dict[str, object]]:
+        """The event loop answers and the daemon is not stopping: no restart needed."""
+        return not self.stopping.is_set(), {"stopping": self.stopping.is_set()}
 
     async def _ready(self) -> tuple[bool, dict[str, object]]:
         ok, detail = await self._health()
@@ -296,7 +406,9 @@ class Daemon:
             if self.role == "worker" and self.settings.workers.extract_processes:
                 pipeline.executor = ProcessPoolExecutor(self.settings.workers.extract_processes)
             health = (
-                HealthServer(svc.host, svc.port, self._health, self._ready) if svc.port else None
+                HealthServer(svc.host, svc.port, self._health, self._ready, self._live)
+                if svc.port
+                else None
             )
             if health:
                 await health.start()
@@ -322,6 +434,7 @@ class Daemon:
                 )
             scheduler.start()
             self.started = True
+            self.started_at = time.time()
             log.info(
                 "started",
                 role=self.role,

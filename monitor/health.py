@@ -1,4 +1,10 @@
-"""`/healthz`, `/readyz` and `/metrics` on a small asyncio HTTP server (no framework needed)."""
+"""`/livez`, `/healthz`, `/readyz` and `/metrics` on a small asyncio HTTP server.
+
+`/livez` says only that the process serves (a restart would help when it does not);
+`/healthz` says whether it is doing its job: 503 when down (Redis, scheduler) or degraded
+(every feed failing, archive not writable, rules rejected), each reason named in the JSON;
+`/readyz` is `/healthz` once the daemon has started.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,14 @@ Probe = Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
 
 
 class HealthServer:
-    """Answers GET /healthz (liveness), /readyz (readiness) and /metrics (Prometheus)."""
+    """Answers GET /livez, /healthz, /readyz and /metrics (Prometheus)."""
 
-    def __init__(self, host: str, port: int, health: Probe, ready: Probe) -> None:
+    def __init__(
+        self, host: str, port: int, health: Probe, ready: Probe, live: Probe | None = None
+    ) -> None:
         self.host, self.port = host, port
         self.health, self.ready = health, ready
+        self.live = live or _alive
         self.server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -63,9 +72,13 @@ class HealthServer:
     async def _route(self, path: str) -> tuple[str, str, bytes]:
         if path == "/metrics":
             return "200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.render()
-        probe = {"/healthz": self.health, "/readyz": self.ready}.get(path)
+        probe = {"/livez": self.live, "/healthz": self.health, "/readyz": self.ready}.get(path)
         if probe is None:
             return "404 Not Found", "text/plain", b"not found\n"
         ok, detail = await probe()
         body = json.dumps({"ok": ok, **detail}).encode() + b"\n"
         return ("200 OK" if ok else "503 Service Unavailable"), "application/json", body
+
+
+async def _alive() -> tuple[bool, dict[str, object]]:
+    return True, {}

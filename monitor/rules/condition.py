@@ -18,6 +18,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+MAX_DEPTH = 50
+"""Parentheses, `not` and `with` may nest this deep: the parser and every walk over the tree
+recurse, and 20,000 nested parentheses would otherwise end in RecursionError."""
 _TOKEN = re.compile(r"\s*(?:(\()|(\))|(,)|(\$[A-Za-z0-9_.-]+)|([A-Za-z0-9_.-]+))")
 
 
@@ -84,6 +87,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -118,10 +122,16 @@ class _Parser:
         return args[0] if len(args) == 1 else All(tuple(args))
 
     def neg(self) -> Node:
-        if (self.peek() or "").lower() == "not":
-            self.take()
-            return Not(self.neg())
-        return self.atom()
+        self.depth += 1  # every nesting (parentheses, `not`, `with`, `of`) passes through here
+        if self.depth > MAX_DEPTH:
+            raise ConditionError(f"condition nests deeper than {MAX_DEPTH} levels")
+        try:
+            if (self.peek() or "").lower() == "not":
+                self.take()
+                return Not(self.neg())
+            return self.atom()
+        finally:
+            self.depth -= 1
 
     def names(self) -> tuple[Node, ...]:
         self.take("(")

@@ -20,6 +20,21 @@ from monitor.rules.schema import EventDef, RuleDef, RuleFile
 
 T = TypeVar("T")
 
+MAX_FILE_BYTES = 512_000
+"""A rule file larger than this is refused unread: the real pack is ~20 kB, and parsing
+costs roughly 6 s and 80 MB per MB of YAML, which a rule edit must never cost a daemon."""
+MAX_TOTAL_BYTES = 4_000_000
+"""The same for all rule files together."""
+MAX_ALIAS_NODES = 10_000
+"""YAML aliases may add at most this many nodes to a file once expanded. The tree is walked
+several times (tags, schema, line numbers); a "billion laughs" file expands to 10^9 nodes."""
+MAX_YAML_DEPTH = 64
+"""Containers nested deeper than this are refused (the format needs five levels)."""
+MAX_EXPANSION = 1_000_000
+"""Steps the compiler may take expanding `$list` references, summed over every list and
+event: references are followed without memoisation, so chains of lists that each name the
+previous one ten times grow exponentially."""
+
 
 @dataclass(frozen=True)
 class Located(Generic[T]):
@@ -41,6 +56,13 @@ class RuleSet:
         default_factory=dict
     )
     files: list[Path] = field(default_factory=list)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # gone or unreadable: reading it reports the reason
 
 
 def rule_files(path: Path) -> list[Path]:
@@ -86,6 +108,10 @@ class _Collector:
 
 def _parse_yaml(path: Path, out: _Collector) -> Any:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            out.add(path, 1, f"file is {size} bytes; rule files are limited to {MAX_FILE_BYTES}")
+            return None
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         out.add(path, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
@@ -96,18 +122,85 @@ def _parse_yaml(path: Path, out: _Collector) -> Any:
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
     try:
-        return yaml.load(text)
+        root = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         out.add(path, line, f"invalid YAML: {exc.problem or exc.context}")
+        return None
     except (YAMLError, ValueError, TypeError, RecursionError) as exc:
         out.add(
             path,
             1,
             f"invalid YAML: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
         )
-    return None
+        return None
+    try:
+        _check_shape(root)
+    except _ShapeError as exc:
+        out.add(path, exc.line, exc.message)
+        return None
+    return root
+
+
+class _ShapeError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def _children(node: Any) -> list[tuple[int, Any]]:
+    """(0-based line, child) of a ruamel container; [] for scalars."""
+    line = getattr(getattr(node, "lc", None), "line", 0) or 0
+    if isinstance(node, CommentedMap):
+        return [(_lc(node.lc.key, k, line), v) for k, v in node.items()]
+    if isinstance(node, CommentedSeq):
+        return [(_lc(node.lc.item, i, line), v) for i, v in enumerate(node)]
+    return []
+
+
+def _lc(where: Any, key: Any, default: int) -> int:
+    """ruamel's line of a key or item; merged (`<<:`) keys have none: the container's line."""
+    try:
+        return int(where(key)[0])
+    except (KeyError, IndexError, TypeError):
+        return default
+
+
+def _check_shape(root: Any) -> None:
+    """Refuse alias bombs, recursive aliases and deep nesting before anything walks the tree.
+
+    Containers reached again through an alias are the same Python object, so each is sized
+    once (memoised by id); every further reach adds its whole expanded size to a budget.
+    """
+    sizes: dict[int, int] = {}
+    extra = 0
+
+    def size(node: Any, line: int, depth: int, path: tuple[int, ...]) -> int:
+        nonlocal extra
+        if not isinstance(node, CommentedMap | CommentedSeq):
+            return 1
+        if id(node) in path:
+            raise _ShapeError(line + 1, "a YAML alias refers to a node that contains it")
+        if id(node) in sizes:
+            extra += sizes[id(node)]
+            if extra > MAX_ALIAS_NODES:
+                raise _ShapeError(
+                    line + 1,
+                    f"YAML aliases expand to more than {MAX_ALIAS_NODES} extra nodes "
+                    "(write the lists out, or refer to a list with $name)",
+                )
+            return sizes[id(node)]
+        if depth > MAX_YAML_DEPTH:
+            raise _ShapeError(line + 1, f"nested deeper than {MAX_YAML_DEPTH} levels")
+        total = 1 + sum(
+            size(child, child_line, depth + 1, (*path, id(node)))
+            for child_line, child in _children(node)
+        )
+        sizes[id(node)] = total
+        return total
+
+    size(root, 0, 0, ())
 
 
 def _check_terms(
@@ -178,13 +271,7 @@ def _first_tag(node: Any, line: int = 0) -> tuple[int, str] | None:
     tag = getattr(getattr(node, "tag", None), "value", None)
     if tag:
         return line + 1, str(tag)
-    if isinstance(node, CommentedMap):
-        items = [(node.lc.key(k)[0], v) for k, v in node.items()]
-    elif isinstance(node, CommentedSeq):
-        items = [(node.lc.item(i)[0], v) for i, v in enumerate(node)]
-    else:
-        return None
-    for child_line, child in items:
+    for child_line, child in _children(node):
         found = _first_tag(child, child_line)
         if found:
             return found
@@ -217,6 +304,73 @@ def _check_references(rs: RuleSet, out: _Collector) -> None:
                 out.add(
                     ev.where.file, ev.where.line, f"event {name!r} refers to unknown list ${ref}"
                 )
+
+
+MAX_REFERENCE_DEPTH = 32
+"""`$list` references may nest this deep (the compiler follows them recursively)."""
+
+
+class _TooCostly(Exception):
+    pass
+
+
+class _Expander:
+    """Follows `$list` references exactly as the compiler will, counting its steps."""
+
+    def __init__(self, rs: RuleSet) -> None:
+        self.rs = rs
+        self.steps = 0
+
+    def walk(self, terms: Iterable[str], seen: frozenset[str] = frozenset()) -> bool:
+        """True when some literal term is reached; `_TooCostly` past the budget or depth."""
+        found = False
+        for term in terms:
+            self.steps += 1
+            if self.steps > MAX_EXPANSION:
+                raise _TooCostly(
+                    f"expanding $list references takes more than {MAX_EXPANSION} steps"
+                )
+            name = term[1:] if term.startswith("$") else None
+            if name is None:
+                found = True
+            elif name not in seen and name in self.rs.lists:
+                if len(seen) >= MAX_REFERENCE_DEPTH:
+                    raise _TooCostly(f"$list references nest deeper than {MAX_REFERENCE_DEPTH}")
+                found = self.walk(self.rs.lists[name].value, seen | {name}) or found
+        return found
+
+
+def _check_expansion(rs: RuleSet, out: _Collector) -> None:
+    """Refuse reference chains the compiler could not expand in bounded time, and event groups
+    that expand to no terms (the compiler ranks groups by their mean use: 0/0)."""
+    expander = _Expander(rs)
+    for name, lst in rs.lists.items():
+        try:
+            expander.walk([f"${name}"])
+        except _TooCostly as exc:
+            out.add(lst.where.file, lst.where.line, f"list {name!r}: {exc}")
+            return
+    for name, ev in rs.events.items():
+        groups = [[group] if isinstance(group, str) else group for group in ev.value.all]
+        try:
+            found = [expander.walk(terms) for terms in groups]
+            expander.walk(ev.value.none)
+        except _TooCostly as exc:
+            out.add(ev.where.file, ev.where.line, f"event {name!r}: {exc}")
+            return
+        for g, (terms, ok) in enumerate(zip(groups, found, strict=True), start=1):
+            if not ok:
+                out.add(
+                    ev.where.file, ev.where.line, f"event {name!r}: {_empty_reason(g, terms, rs)}"
+                )
+
+
+def _empty_reason(g: int, terms: list[str], rs: RuleSet) -> str:
+    if not terms:
+        return f"group {g} is empty"
+    if len(terms) == 1 and terms[0].startswith("$") and not rs.lists[terms[0][1:]].value:
+        return f"group {g}: list {terms[0][1:]} is empty"
+    return f"group {g} ({', '.join(terms)}) expands to no terms"
 
 
 def _check_conditions(rs: RuleSet, out: _Collector) -> None:
@@ -253,12 +407,25 @@ def load_rules(paths: Path | Iterable[Path]) -> RuleSet:
         files = rule_files(target)
         if not files:
             out.add(target, 0, "no .yaml rule files here")
+        total = sum(_size(f) for f in files)
+        if total > MAX_TOTAL_BYTES:
+            out.add(target, 0, f"rule files hold {total} bytes; the limit is {MAX_TOTAL_BYTES}")
+            continue
         for file in files:
             rs.files.append(file)
-            _load_file(file, rs, out)
-    if not out.problems:
-        _check_references(rs, out)
-        _check_conditions(rs, out)
+            try:
+                _load_file(file, rs, out)
+            except Exception as exc:  # a bug here must still name the file, never escape raw
+                out.add(file, 0, f"internal error while loading: {type(exc).__name__}: {exc}")
+    try:
+        if not out.problems:
+            _check_references(rs, out)
+        if not out.problems:
+            _check_expansion(rs, out)
+            _check_conditions(rs, out)
+    except Exception as exc:
+        where = ", ".join(str(f) for f in rs.files) or "rules"
+        out.add(where, 0, f"internal error while cross-checking: {type(exc).__name__}: {exc}")
     if out.problems:
         raise RuleError(out.problems)
     return rs
