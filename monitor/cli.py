@@ -12,8 +12,14 @@ import typer
 from monitor import logs
 from monitor.config import Settings, load_settings
 from monitor.errors import ConfigError, MonitorError
+from monitor.redact import redact_text
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help=__doc__,
+    pretty_exceptions_show_locals=False,  # locals hold settings: secrets must not be printed
+)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -35,7 +41,7 @@ def _settings(config: Path | None) -> Settings:
     try:
         settings = load_settings(config)
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact_text(str(exc))}", err=True)
         raise typer.Exit(2) from None
     logs.configure(settings.log_level, settings.log_format)
     return settings
@@ -66,7 +72,7 @@ def run(
             return
         raise typer.Exit(asyncio.run(Daemon(settings, matcher, role).run()))
     except MonitorError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact_text(str(exc))}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -74,11 +80,17 @@ def run(
 def status(
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="whole error messages")] = False,
 ) -> None:
-    """Feeds with last poll, last error, next run and backoff; outbox depth; last alerts."""
-    from monitor.cli_alerts import status_cmd
+    """Feeds with last poll, the cause of the last error and the next poll; archive; outbox."""
+    from monitor.cli_status import status_cmd
 
-    status_cmd(_settings(config), as_json)
+    settings = _settings(config)
+    try:
+        status_cmd(settings, as_json, wide)
+    except MonitorError as exc:
+        typer.echo(f"error: {redact_text(str(exc))}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command("demo")
@@ -94,7 +106,7 @@ def demo(
     try:
         run_demo(rules)
     except MonitorError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact_text(str(exc))}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -114,16 +126,23 @@ def replay(
 
 def _register() -> None:
     from monitor.cli_alerts import alerts_app
+    from monitor.cli_items import items_app
     from monitor.cli_rules import explain_cmd, match, rules_app
 
     app.add_typer(rules_app, name="rules")
     app.add_typer(alerts_app, name="alerts", callback=_alerts_callback)
+    app.add_typer(items_app, name="items", callback=_items_callback)
     app.command("match")(match)
     app.command("explain")(explain_cmd)
 
 
 def _alerts_callback(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Inspect alerts and the dead-letter list."""
+    ctx.obj = lambda: _settings(config)
+
+
+def _items_callback(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    """Feed items set aside after failing repeatedly: list and requeue them."""
     ctx.obj = lambda: _settings(config)
 
 

@@ -25,10 +25,11 @@ from monitor.alerts.engine import Processed
 from monitor.config import FeedConfig, Settings
 from monitor.console import progress
 from monitor.errors import RuleError, StateError
-from monitor.extract.seed_format import iter_text_files, read_article
+from monitor.extract.seed_format import iter_text_files, probe_writable, read_article
 from monitor.health import HealthServer
 from monitor.models import PollOutcome
 from monitor.pipeline import Pipeline, build_alerting, entry_from_json, policies_of
+from monitor.redact import redact_url
 from monitor.rules.loader import rule_files
 from monitor.rules.matcher import Matcher
 from monitor.sinks.base import Sink, build_sinks
@@ -113,19 +114,6 @@ async def _replay(
             await sink.aclose()
 
 
-def _probe_write(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / f".health-{os.getpid()}"
-    try:
-        with probe.open("wb") as fh:
-            fh.write(b"ok\n" * 1024)
-            fh.flush()
-            os.fsync(fh.fileno())
-    finally:
-        with contextlib.suppress(OSError):
-            probe.unlink()
-
-
 async def in_daemon_thread(fn: Callable[..., T], *args: Any) -> T:
     """`asyncio.to_thread` in a daemon thread: cancelling the await abandons the thread, and a
     call that never returns cannot hold the process at exit (the default executor's threads
@@ -188,6 +176,7 @@ class Daemon:
             state = await pipeline.store.feed_state(feed.key)
             if state.next_attempt and state.next_attempt > time.time() + 1:
                 log.debug("poll_deferred", feed=feed.key, until=state.next_attempt)
+                self._reschedule(feed, state.next_attempt)
                 return None
             if not await pipeline.store.streams.take_lease(
                 feed.key, self.owner, feed.interval * 0.9
@@ -195,12 +184,26 @@ class Daemon:
                 log.debug("poll_leased_elsewhere", feed=feed.key)
                 return None
             outcome = await pipeline.poll(feed)
+            if outcome.status == "error":  # backoff: the next run is when `status` says it is
+                after = await pipeline.store.feed_state(feed.key)
+                self._reschedule(feed, after.next_attempt)
         except StateError as exc:
             log.error("poll_state_error", feed=feed.key, error=str(exc))
+            return None
+        except Exception as exc:  # nothing a feed does may reach the scheduler
+            log.exception("poll_crashed", feed=feed.key, error=f"{type(exc).__name__}: {exc}")
             return None
         if outcome.status in ("ok", "not_modified"):
             self.last_success = time.time()
         return outcome
+
+    def _reschedule(self, feed: FeedConfig, when: float | None) -> None:
+        """Run this feed's job at `when` (backoff, a feed's ttl) instead of the next interval,
+        so the time `status` shows as the next attempt is the time the poll happens."""
+        if self.scheduler is None or when is None:
+            return
+        with contextlib.suppress(LookupError):  # the job is gone: shutting down
+            self.scheduler.modify_job(feed.key, next_run_time=datetime.fromtimestamp(when, UTC))
 
     # -- worker role ----------------------------------------------------------------------------
 
@@ -364,7 +367,7 @@ class Daemon:
             return None
         try:
             await asyncio.wait_for(
-                in_daemon_thread(_probe_write, self.settings.archive_path), timeout=5.0
+                in_daemon_thread(probe_writable, self.settings.archive_path), timeout=5.0
             )
         except TimeoutError:
             return f"archive {self.settings.archive_path} did not accept a write within 5s"
@@ -439,7 +442,7 @@ class Daemon:
                 "started",
                 role=self.role,
                 feeds=len(polled),
-                redis=self.settings.redis_url or "embedded",
+                redis=redact_url(self.settings.redis_url) or "embedded",
             )
             try:
                 await self._supervise()

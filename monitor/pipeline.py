@@ -24,20 +24,23 @@ from monitor.alerts.deliver import Deliverer
 from monitor.alerts.engine import AlertEngine
 from monitor.alerts.stories import StoryIndex
 from monitor.config import FeedConfig, Settings
-from monitor.errors import FeedParseError, FetchError
+from monitor.errors import FeedParseError, FetchError, MonitorError, StateError
 from monitor.extract.html import decode_html, extract_page, html_fragment_text, paragraphs_of
 from monitor.extract.seed_format import archive_name, read_article, write_article
 from monitor.models import Article, FeedEntry, FetchResult, PollOutcome, RulePolicy
+from monitor.redact import redact_url
 from monitor.rules.matcher import Matcher
 from monitor.rules.schema import parse_duration, parse_window
 from monitor.sinks.base import Sink, build_sinks
 from monitor.sources.feeds import parse_feed
 from monitor.sources.http import Fetcher, SSRFGuard
+from monitor.state.items import ItemFailure
 from monitor.state.keys import short_hash
 from monitor.state.store import FeedState, Store
 
 log = structlog.get_logger("pipeline")
 _ENTRY_CONCURRENCY = 8
+_ITEM_ATTEMPTS = 3  # then an entry that keeps failing is set aside (`monitor items`)
 
 
 def backoff_delay(failures: int, base: float, cap: float, retry_after: float | None) -> float:
@@ -137,8 +140,13 @@ class Pipeline:
             outcome = await self._handle(feed, state, result)
         except (FetchError, FeedParseError) as exc:
             outcome = await self._failed(feed, exc, state)
+        except StateError:
+            raise  # Redis is down: nothing can be recorded; the caller logs it
+        except Exception as exc:  # a full disk, a bug: this feed fails, the daemon goes on
+            log.exception("poll_crashed", feed=feed.key, error=f"{type(exc).__name__}: {exc}")
+            outcome = await self._failed(feed, exc, state)
         outcome = replace(outcome, duration_s=round(time.monotonic() - started, 3))
-        metrics.POLLS.labels(feed=feed.key, status=outcome.status).inc()
+        metrics.POLLS.labels(feed=redact_url(feed.key), status=outcome.status).inc()
         await self._source_health(feed, state, outcome)
         log_method = log.warning if outcome.status == "error" else log.info
         log_method(
@@ -216,10 +224,11 @@ class Pipeline:
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         http = self.settings.http
         delay = backoff_delay(state.failures + 1, http.backoff_base, http.backoff_max, retry_after)
+        error = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
         await self.store.record_poll_failure(
-            feed.key, feed.url, error=str(exc), next_attempt=time.time() + delay
+            feed.key, feed.url, error=error, next_attempt=time.time() + delay
         )
-        return PollOutcome(feed=feed.key, status="error", error=str(exc))
+        return PollOutcome(feed=feed.key, status="error", error=error)
 
     async def _handle(self, feed: FeedConfig, state: FeedState, result: FetchResult) -> PollOutcome:
         body_hash = hashlib.sha256(result.body).hexdigest()[:16] if result.body else None
@@ -236,9 +245,12 @@ class Pipeline:
         if self.publish:  # workers extract; a re-publish after a crash is harmless (idempotent)
             await self.store.streams.publish([entry_to_json(by_id[i]) for i in new_ids])
             articles: list[Article | None] = []
+            settled = new_ids
         else:
-            articles = await self._process_entries([by_id[i] for i in new_ids])
-        await self.store.mark_seen(feed.key, new_ids)
+            articles, settled = await self._process_entries([by_id[i] for i in new_ids])
+        await self.store.mark_seen(feed.key, settled)
+        if len(settled) < len(new_ids):  # entries to retry: the next poll must read the feed again
+            result, body_hash = replace(result, etag=None, last_modified=None), ""
         await self._succeeded(feed, result, "ok", parsed.min_interval, body_hash, len(new_ids))
         return PollOutcome(
             feed=feed.key,
@@ -272,14 +284,57 @@ class Pipeline:
 
     # -- entries -----------------------------------------------------------------------------
 
-    async def _process_entries(self, entries: list[FeedEntry]) -> list[Article | None]:
+    async def _process_entries(
+        self, entries: list[FeedEntry]
+    ) -> tuple[list[Article | None], list[str]]:
+        """Process new entries; (articles, ids settled: done or set aside, so marked seen).
+
+        An entry whose processing raises is that entry's failure, not the feed's: it stays
+        unseen and is retried with backoff on later polls, then set aside with its reason.
+        Redis and disk errors are not the entry's fault and fail the whole poll instead.
+        """
         gate = asyncio.Semaphore(_ENTRY_CONCURRENCY)
+        failures = await self.store.items.failures([e.entry_id for e in entries])
+        now = time.time()
+        due = [
+            e for e in entries if e.entry_id not in failures or failures[e.entry_id].retry_at <= now
+        ]
+        settled: list[str] = []
 
         async def one(entry: FeedEntry) -> Article | None:
             async with gate:
-                return await self.process_entry(entry)
+                try:
+                    article = await self.process_entry(entry)
+                except (StateError, OSError):
+                    raise
+                except Exception as exc:
+                    if await self._entry_failed(entry, exc, failures.get(entry.entry_id)):
+                        settled.append(entry.entry_id)
+                    return None
+                settled.append(entry.entry_id)
+                return article
 
-        return list(await asyncio.gather(*(one(e) for e in entries)))
+        articles = list(await asyncio.gather(*(one(e) for e in due)))
+        await self.store.items.succeeded([i for i in settled if i in failures])
+        return articles, settled
+
+    async def _entry_failed(
+        self, entry: FeedEntry, exc: Exception, before: ItemFailure | None
+    ) -> bool:
+        """Count a failed entry; True when it was set aside (after `_ITEM_ATTEMPTS` tries)."""
+        count = (before.count if before else 0) + 1
+        http = self.settings.http
+        delay = backoff_delay(count, http.backoff_base, http.backoff_max, None)
+        error = f"{type(exc).__name__}: {exc}"
+        log.exception("item_failed", feed=entry.feed, url=entry.link, attempt=count, error=error)
+        aside = await self.store.items.failed(
+            entry.entry_id, entry_to_json(entry), error, count=count,
+            retry_at=time.time() + delay, give_up_after=_ITEM_ATTEMPTS,
+        )  # fmt: skip
+        if aside:
+            log.error("item_set_aside", feed=entry.feed, url=entry.link, error=error,
+                      hint="monitor items list / monitor items requeue")  # fmt: skip
+        return aside
 
     async def process_entry(self, entry: FeedEntry) -> Article | None:
         """Fetch, extract and archive one new entry; None if it was archived before or empty."""

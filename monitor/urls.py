@@ -16,23 +16,36 @@ _TRACKING_KEYS = frozenset(
 
 
 def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, drop default ports, fragments and tracking parameters."""
-    parts = urlsplit(url.strip())
+    """Lower-case scheme and host, drop credentials, default ports, fragments and tracking
+    parameters, and sort the rest (`?b=2&a=1` and `?a=1&b=2` are one article).
+
+    A URL too broken to split (a port of 99999, an unclosed IPv6 bracket) is returned as
+    written: it stays an identity, and fetching it fails with a reason later.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port
+    if ":" in host:
+        host = f"[{host}]"
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         host = f"{host}:{port}"
-    query = [
+    query = sorted(
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if k.lower() not in _TRACKING_KEYS and not k.lower().startswith(_TRACKING_PREFIXES)
-    ]
+    )
     path = parts.path or "/"
     return urlunsplit((scheme, host, path, urlencode(query, doseq=True), ""))
 
 
 def domain_of(url: str) -> str:
     """The host without a leading `www.`: what counts as one outlet."""
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
     return host.removeprefix("www.")

@@ -3,6 +3,7 @@ line, UTF-8) with a JSON sidecar `NNN_<16 hex>.json` holding the metadata."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -109,3 +110,18 @@ def iter_text_files(paths: list[Path]) -> Iterator[Path]:
             yield from sorted(x for x in p.rglob("*.txt") if not x.name.startswith("."))
         else:
             yield p
+
+
+def probe_writable(folder: Path) -> None:
+    """Write, fsync and remove a small file in the archive folder; raises OSError if it cannot
+    (a full disk, a read-only mount, a file in the way). Health checks and `status` use it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".probe-{os.getpid()}"
+    try:
+        with probe.open("wb") as fh:
+            fh.write(b"ok\n" * 1024)
+            fh.flush()
+            os.fsync(fh.fileno())
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()

@@ -10,6 +10,7 @@ import asyncio
 import email.utils
 import ipaddress
 import socket
+import ssl
 import time
 import zlib
 from collections import defaultdict
@@ -22,6 +23,7 @@ from httpx_aiohttp import AiohttpTransport
 from monitor.config import HttpConfig
 from monitor.errors import BlockedURLError, FetchError
 from monitor.models import FetchResult
+from monitor.redact import redact_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -47,6 +49,87 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _refuse_credentials(url: str, current: str) -> None:
+    """`http://user:pw@host/` is refused, not sent: a feed item must not make us log in
+    anywhere, and the password would end up in logs and `status`."""
+    try:
+        parts = urlsplit(current)
+        has_credentials = parts.username is not None or parts.password is not None
+    except ValueError as exc:
+        raise FetchError(f"{redact_url(url)}: invalid URL: {exc}", retryable=False) from None
+    if has_credentials:
+        raise FetchError(
+            f"refused {redact_url(current)}: the URL carries credentials (user:password@); "
+            "monitor does not log in to sites",
+            retryable=False,
+        )
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it was raised from, outermost first."""
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in out and len(out) < 16:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+def connection_cause(exc: BaseException, cfg: HttpConfig) -> str:
+    """One short, true reason for a failed connection, read from the whole exception chain.
+
+    Transports re-label errors (the aiohttp one turns a refused connection into
+    `ConnectTimeout`), so the outer type alone is not to be trusted.
+    """
+    chain = _chain(exc)
+    for finder in (_network_cause, _timeout_cause):
+        for e in chain:
+            found = finder(e, cfg)
+            if found:
+                return found
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout after {cfg.read_timeout:g}s"
+    return f"connection failed: {type(chain[-1]).__name__}: {chain[-1]}"
+
+
+def _network_cause(e: BaseException, _cfg: HttpConfig) -> str | None:
+    if isinstance(e, BlockedURLError):
+        return e.reason
+    if isinstance(e, socket.gaierror) or type(e).__name__ == "ClientConnectorDNSError":
+        return f"DNS lookup failed ({_os_text(e)})"
+    if isinstance(e, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return f"TLS certificate not accepted ({getattr(e, 'verify_message', None) or e})"
+    if isinstance(e, ssl.SSLError):  # aiohttp's subclasses lack `reason`; the cause has it
+        reason = getattr(e, "reason", None)
+        return f"TLS handshake failed ({reason})" if reason else None
+    if isinstance(e, ConnectionResetError):
+        return "connection reset by the server"
+    return None
+
+
+def _timeout_cause(e: BaseException, cfg: HttpConfig) -> str | None:
+    name = type(e).__name__
+    if name == "ConnectionTimeoutError" or (
+        isinstance(e, httpx.ConnectTimeout) and e.__cause__ is None
+    ):
+        return f"connect timeout after {cfg.connect_timeout:g}s"
+    if name == "SocketTimeoutError" or isinstance(e, httpx.ReadTimeout | httpx.WriteTimeout):
+        return f"read timeout after {cfg.read_timeout:g}s"
+    if name in ("ServerDisconnectedError", "ClientPayloadError") or isinstance(
+        e, httpx.RemoteProtocolError | httpx.ReadError
+    ):
+        return f"the server broke off the response ({e})" if str(e) else "the server broke off"
+    return None
+
+
+def _os_text(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return str(e) or type(e).__name__
 
 
 class SSRFGuard:
@@ -163,6 +246,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         current = url
         for _hop in range(self.cfg.max_redirects + 1):
+            _refuse_credentials(url, current)
             if guarded:
                 await self.guard.check(current)
             host = urlsplit(current).netloc
@@ -188,14 +272,12 @@ class Fetcher:
                     )
                 body = await self._read_capped(url, resp)
                 return self._result(url, current, resp, body)
-        except httpx.TimeoutException as exc:
-            kind = type(exc).__name__.replace("Timeout", " timeout").lower()
-            limit = self.cfg.connect_timeout if "connect" in kind else self.cfg.read_timeout
-            raise FetchError(f"{url}: {kind} after {limit:g}s") from None
         except httpx.DecodingError as exc:
             raise FetchError(f"{url}: undecodable content-encoding: {exc}") from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            raise FetchError(f"{url}: invalid URL: {exc}", retryable=False) from None
         except (httpx.TransportError, OSError) as exc:
-            raise FetchError(f"{url}: connection failed: {type(exc).__name__}: {exc}") from None
+            raise FetchError(f"{url}: {connection_cause(exc, self.cfg)}") from None
 
     def _status_error(self, url: str, resp: httpx.Response) -> FetchError:
         code = resp.status_code

@@ -114,3 +114,8 @@ class Keys:
         """Set: outbox entries (email) that go out together as one digest. Left after sending
         (the entries record their own delivery)."""
         return f"{self.prefix}:digest:{digest_key}"
+
+    def entry_failures(self) -> str:
+        """Hash: short hash of a feed entry id -> JSON {count, retry_at, error} while its
+        processing keeps failing (the all-in-one role); deleted on success or set-aside."""
+        return f"{self.prefix}:items:entry-failures"

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from monitor.config import Settings
 from monitor.errors import StateError
+from monitor.redact import redact_url
 from monitor.state.redis_server import RedisServer
 from monitor.state.store import Store, cluster_safe_prefix, connect
 
@@ -26,7 +27,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
     store.server = server
     try:
         if not await store.ping():
-            raise StateError(f"redis at {url} does not answer")
+            raise StateError(f"redis at {redact_url(url)} does not answer")
         yield store
     finally:
         await store.aclose()

@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from monitor.errors import StateError
 from monitor.state.alerts import AlertState
 from monitor.state.calls import translated
+from monitor.state.items import ItemState
 from monitor.state.keys import Keys, short_hash
 from monitor.state.streams import StreamState
 
@@ -136,6 +137,7 @@ class Store:
         self.server: Any = None  # the embedded RedisServer, when we supervise one
         self.alerts = AlertState(client, self.keys)
         self.streams = StreamState(client, self.keys)
+        self.items = ItemState(client, self.keys)
 
     async def ping(self) -> bool:
         """True when Redis answers."""
