@@ -339,6 +339,8 @@ class Daemon:
         archive = await self._archive_problem()
         if archive:
             degraded.append(archive)
+        if redis_ok:
+            degraded += await self._sinks_problem()
         detail: dict[str, object] = {
             "status": "down" if down else "degraded" if degraded else "ok",
             "reasons": down + degraded,
@@ -360,6 +362,18 @@ class Daemon:
         if time.time() - since <= limit:
             return None
         return f"no feed polled successfully for {int(time.time() - since)}s"
+
+    async def _sinks_problem(self) -> list[str]:
+        """Sinks failing for longer than the desk is told about (`alerts.sink_down_alert_s`)."""
+        if self.pipeline is None or self.pipeline.deliverer is None:
+            return []
+        try:
+            down = await self.pipeline.store.alerts.sinks_down()
+        except StateError:
+            return []
+        after, now = self.settings.alerts.sink_down_alert_s or 60.0, time.time()
+        return [f"alerts to {name} failing for {int(now - since)}s"
+                for name, since in sorted(down.items()) if now - since >= after]  # fmt: skip
 
     async def _archive_problem(self) -> str | None:
         """Write, flush and remove a small file where articles go: a full disk shows here."""
