@@ -14,7 +14,7 @@ from monitor.console import progress
 from monitor.errors import RuleError
 from monitor.extract.seed_format import iter_text_files, read_article
 from monitor.models import MatchResult
-from monitor.rules.evaluate import micro, read_labels, score
+from monitor.rules.evaluate import Score, micro, read_label_set, score, score_developments
 from monitor.rules.examples import run_examples
 from monitor.rules.explain import explain
 from monitor.rules.matcher import Matcher
@@ -93,30 +93,8 @@ def _match_files(m: Matcher, paths: list[Path]) -> dict[str, tuple[Path, MatchRe
     return out
 
 
-@rules_app.command("eval")
-def eval_(
-    paths: Annotated[list[Path], typer.Argument(help="seed-format files or folders")],
-    labels: Annotated[
-        Path, typer.Option("--labels", "-l", help='JSON: [{"file": name, "labels": [ids]}]')
-    ],
-    rules: RulesOpt = Path("rules"),
-) -> None:
-    """Precision and recall per event and per rule, with false positives/negatives explained."""
-    m = load_matcher(rules)
-    try:
-        wanted = read_labels(labels)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    matched = _match_files(m, paths)
-    by_name = {p.name: r for p, r in matched.values()}
-    missing = sorted(set(wanted) - set(by_name))
-    if missing:
-        typer.echo(f"error: labelled files not found: {', '.join(missing)}", err=True)
-        raise typer.Exit(2)
-    ids = set(m.ruleset.events) | set(m.ruleset.rules)
-    scores = score(by_name, wanted, ids)
-    console = _console()
+def _table(console: Console, title: str, scores: dict[str, Score]) -> None:
+    console.print(f"[bold]{title}[/]")
     console.print(f"{'id':34} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>9} {'recall':>7}")
     for i, s in scores.items():
         console.print(
@@ -124,15 +102,85 @@ def eval_(
         )
     total = micro(scores)
     console.print(
-        f"{'ALL (micro)':34} {total.tp:4} {len(total.fp):4} {len(total.fn):4} {total.precision:9.3f} {total.recall:7.3f}"
+        f"{'ALL (micro)':34} {total.tp:4} {len(total.fp):4} {len(total.fn):4} "
+        f"{total.precision:9.3f} {total.recall:7.3f}"
     )
+
+
+def _explain_errors(
+    console: Console,
+    m: Matcher,
+    scores: dict[str, Score],
+    results: dict[str, MatchResult],
+    targets: dict[str, list[str]],
+) -> None:
+    """Every false positive and negative with the explanation of what stands for it."""
     for i, s in scores.items():
-        for name in s.fp:
-            console.print(f"\n[bold red]false positive[/] {i} in {name}")
-            console.print(_explain_id(m, by_name[name], i))
-        for name in s.fn:
-            console.print(f"\n[bold yellow]false negative[/] {i} in {name}")
-            console.print(_explain_id(m, by_name[name], i))
+        for kind, names in (("false positive", s.fp), ("false negative", s.fn)):
+            for name in names:
+                console.print(f"\n[bold red]{kind}[/] {i} in {name}")
+                for target in targets.get(i, [i]):
+                    console.print(_explain_id(m, results[name], target))
+
+
+def _by_development(kind: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for target, dev in sorted(kind.items()):
+        out.setdefault(dev, []).append(target)
+    return out
+
+
+@rules_app.command("eval")
+def eval_(
+    paths: Annotated[list[Path], typer.Argument(help="seed-format files or folders")],
+    labels: Annotated[
+        Path,
+        typer.Option(
+            "--labels",
+            "-l",
+            help='JSON: [{"file", "alerts": [...], "events": [...]}] (developments) '
+            'or [{"file", "labels": [rule or event ids]}]',
+        ),
+    ],
+    rules: RulesOpt = Path("rules"),
+    errors: Annotated[bool, typer.Option(help="explain every false positive/negative")] = True,
+) -> None:
+    """Precision and recall at alert level and event level, with errors explained."""
+    m = load_matcher(rules)
+    try:
+        wanted = read_label_set(labels)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    missing_paths = [p for p in paths if not p.exists()]
+    if missing_paths:
+        typer.echo(f"error: no such file or folder: {', '.join(map(str, missing_paths))}", err=True)
+        raise typer.Exit(2)
+    by_name = {p.name: r for p, r in _match_files(m, paths).values()}
+    missing = sorted(set(wanted.alerts) - set(by_name))
+    if missing:
+        typer.echo(f"error: labelled files not found: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    by_name = {n: r for n, r in by_name.items() if n in wanted.alerts}
+    console = _console()
+    if not wanted.by_development:
+        ids = set(m.ruleset.events) | set(m.ruleset.rules)
+        scores = score(by_name, wanted.alerts, ids)
+        _table(console, "rules and events", scores)
+        if errors:
+            _explain_errors(console, m, scores, by_name, {})
+        return
+    rule_dev = {r: d.value.development for r, d in m.ruleset.rules.items() if d.value.development}
+    event_dev = {e: d.value.development for e, d in m.ruleset.events.items() if d.value.development}
+    if not rule_dev:
+        typer.echo("error: no rule has a `development:` field to map it to the labels", err=True)
+        raise typer.Exit(2)
+    dev = score_developments(by_name, wanted, rule_dev, event_dev)
+    _table(console, f"alert level (rules; {len(by_name)} files)", dev.alerts)
+    _table(console, "\nevent level (events, any governments)", dev.events)
+    if errors:
+        _explain_errors(console, m, dev.alerts, by_name, _by_development(rule_dev))
+        _explain_errors(console, m, dev.events, by_name, _by_development(event_dev))
 
 
 def result_json(path: Path, result: MatchResult, title: str) -> dict[str, object]:

@@ -127,3 +127,31 @@ def micro(scores: dict[str, Score]) -> Score:
         total.fp += s.fp
         total.fn += s.fn
     return total
+
+
+@dataclass(frozen=True)
+class DevelopmentScores:
+    """Scores per development at alert level (rules) and at event level (events)."""
+
+    alerts: dict[str, Score]
+    events: dict[str, Score]
+
+
+def score_developments(
+    results: dict[str, MatchResult],
+    labels: LabelSet,
+    rule_dev: dict[str, str],
+    event_dev: dict[str, str],
+) -> DevelopmentScores:
+    """Map what matched to developments through `development:` and score both levels."""
+    wanted = set(rule_dev.values()) | set(event_dev.values())
+    alert_pred = {
+        n: developments((r.rule for r in res.rules), rule_dev) for n, res in results.items()
+    }
+    event_pred = {n: developments(res.events, event_dev) for n, res in results.items()}
+    alert_ids = wanted | {d for ds in labels.alerts.values() for d in ds}
+    event_ids = set(event_dev.values()) | {d for ds in labels.events.values() for d in ds}
+    return DevelopmentScores(
+        score_sets(alert_pred, labels.alerts, alert_ids),
+        score_sets(event_pred, labels.events, event_ids),
+    )

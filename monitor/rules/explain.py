@@ -26,6 +26,8 @@ def evidence_text(ev: Evidence) -> Text:
         "\n      terms: " + ", ".join(f"{t.text!r}@{t.start - ev.start}" for t in ev.terms),
         style="dim",
     )
+    for note in ev.notes:  # word forms, folded script, two-sentence events, dates
+        line.append(f"\n      why: {note}", style="dim")
     return line
 
 
@@ -39,6 +41,8 @@ def veto_text(v: Veto) -> Text:
     if 0 <= cue_at < len(v.sentence):
         sentence.stylize("bold red underline", cue_at, cue_at + len(v.cue))
     line.append(sentence)
+    for note in v.notes:  # e.g. which date made it background
+        line.append(f"\n      why: {note}", style="dim")
     return line
 
 
