@@ -351,10 +351,13 @@ def _check_expansion(rs: RuleSet, out: _Collector) -> None:
             out.add(lst.where.file, lst.where.line, f"list {name!r}: {exc}")
             return
     for name, ev in rs.events.items():
-        groups = [[group] if isinstance(group, str) else group for group in ev.value.all]
+        term_lists = ev.value.term_lists()
+        groups = [terms for where, terms in term_lists if "all" in where]
         try:
             found = [expander.walk(terms) for terms in groups]
-            expander.walk(ev.value.none)
+            for where, terms in term_lists:
+                if "all" not in where:
+                    expander.walk(terms)
         except _TooCostly as exc:
             out.add(ev.where.file, ev.where.line, f"event {name!r}: {exc}")
             return
