@@ -177,6 +177,8 @@ class Delivery:
     route_email: tuple[str, ...] = ()
     parent_key: str | None = None  # the alert's key, for threading follow-ups
     disputed: bool = False
+    disputed_by: tuple[str, ...] = ()  # who denies or walks back the alert's development
+    disputes: str = ""  # a walk-back: the development it disputes (the alert's rule title)
     items: tuple[Delivery, ...] = ()  # a digest: the messages it gathers
 
 

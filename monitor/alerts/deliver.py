@@ -64,6 +64,8 @@ def to_delivery(
         route_email=tuple(p.get("route_email", ())),
         parent_key=entry.parent or None if payload is None else None,
         disputed=alert.get("disputed") == "1",
+        disputed_by=(p["disputer"],) if p.get("disputer") else tuple(alert.get("disputed_by", ())),
+        disputes=p.get("disputes", ""),
     )
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,10 +41,35 @@ def why_line(ev: Evidence) -> str:
     return f"{ev.event}: {terms} in one clause of the {ev.field}; no hedge, denial, plan or history cue near them"
 
 
-def payload_for(article: Article, match: RuleMatch, rule: RulePolicy) -> dict[str, Any]:
-    """What every message about this article needs, frozen at decision time."""
+_LEADING_TIME = re.compile(
+    r"\s+(?:on|late|early|this|last)\s+\w+(?:\s+\w+)?$|\s+(?:today|yesterday|tonight)$",
+    re.IGNORECASE,
+)
+
+
+def disputer(ev: Evidence | None, fallback: str) -> str:
+    """Who disputes: the words before the first matched term of the walk-back sentence
+    ("The White House on Tuesday denied ..." -> "The White House"), else the outlet."""
+    if ev is None or not ev.terms:
+        return fallback
+    first = min(t.start for t in ev.terms) - ev.start
+    actor = _LEADING_TIME.sub("", ev.sentence[: max(0, first)].strip(" ,;:—-")).strip()
+    if not actor or len(actor.split()) > 8 or len(actor) > 60:
+        return fallback
+    return actor
+
+
+def payload_for(
+    article: Article, match: RuleMatch, rule: RulePolicy, target: RulePolicy | None = None
+) -> dict[str, Any]:
+    """What every message about this article needs, frozen at decision time (`target`: the
+    rule a walk-back disputes)."""
     ev = match.evidence[0] if match.evidence else None
+    extra = {} if target is None else {
+        "disputer": disputer(ev, article.source or outlet(article)), "disputes": target.title,
+    }  # fmt: skip
     return {
+        **extra,
         "rule": rule.id,
         "rule_title": rule.title,
         "severity": rule.severity,
@@ -97,7 +123,7 @@ class AlertEngine:
         story = await self.stories.assign(aid, article.text)
         result = self.match(article)
         processed = Processed(aid, story, result)
-        for match in result.rules:
+        for match in self._without_disputed(result):
             rule = self.policies[match.rule]
             decision = await self._decide(article, aid, story, match, rule)
             processed.decisions.append((match.rule, decision))
@@ -113,6 +139,15 @@ class AlertEngine:
                 source=outlet(article),
             )
         return processed
+
+    def _without_disputed(self, result: MatchResult) -> list[RuleMatch]:
+        """A walk-back of a rule suppresses that rule for the same article: a denial that
+        mentions the development ("White House denies report of hotline") is no source."""
+        disputed = {self.policies[m.rule].follows for m in result.rules}
+        for match in result.rules:
+            if match.rule in disputed:
+                log.info("suppressed_by_walkback", rule=match.rule)
+        return [m for m in result.rules if m.rule not in disputed]
 
     def _group(self, rule: RulePolicy, article: Article, story: str) -> str:
         values = {"story": story, "source": outlet(article), "feed": article.feed}
@@ -135,7 +170,7 @@ class AlertEngine:
             source=outlet(article),
             story=story,
             min_sources=target.min_sources,
-            payload=payload_for(article, match, rule),
+            payload=payload_for(article, match, rule, target if rule.follows else None),
             sinks=self.sinks,
             correction=rule.follows is not None,
             now=now,

@@ -46,6 +46,18 @@ def severity_badge(severity: str) -> str:
     )
 
 
+def disputed_label(d: Delivery) -> str:
+    """`Disputed by The White House, Beijing` (who walks the development back)."""
+    return f"Disputed by {', '.join(d.disputed_by)}" if d.disputed_by else "Disputed"
+
+
+def lead_label(d: Delivery) -> str:
+    """What a message is, in the words the desk uses."""
+    if d.kind == "correction":
+        return disputed_label(d)
+    return {"alert": "New development", "followup": "Also reported"}.get(d.kind, "Notice")
+
+
 def headline_line(d: Delivery) -> str:
     """`[HIGH] Rule title — Headline`."""
     return f"[{d.severity.upper()}] {d.rule_title} — {d.headline}"

@@ -13,6 +13,7 @@ from email.utils import formatdate
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
+from monitor.sinks.base import lead_label
 
 
 def message_id(key: str, domain: str) -> str:
@@ -60,11 +61,7 @@ class EmailSink:
             parent = message_id(d.parent_key, self.domain)
             msg["In-Reply-To"] = parent
             msg["References"] = parent
-        lead = {
-            "alert": "New development",
-            "followup": "Also reported",
-            "correction": "Correction / walk-back",
-        }.get(d.kind, "Notice")
+        lead = lead_label(d) + (f" ({d.disputes})" if d.disputes else "")
         text = (
             f"{lead}: {d.headline}\n{d.source} · {d.published or 'time unknown'}\n{d.url}\n\n"
             f"Evidence: {d.evidence}\nWhy: {d.why}\nSources so far: {d.sources} outlet(s), {d.stories} story(ies)\n"

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
-from monitor.sinks.base import headline_line
+from monitor.sinks.base import disputed_label, headline_line
 
 
 class JsonlSink:
@@ -38,9 +38,9 @@ class JsonlSink:
     @staticmethod
     def render(d: Delivery) -> str:
         """The readable console form."""
-        prefix = {"alert": "ALERT", "followup": "  follow-up", "correction": "  CORRECTION"}.get(
-            d.kind, d.kind
-        )
+        prefix = {"alert": "ALERT", "followup": "  follow-up"}.get(d.kind, f"  {d.kind.upper()}")
+        if d.kind == "correction":
+            prefix = f"  {disputed_label(d).replace('Disputed', 'DISPUTED', 1)}"
         lines = [
             f"{prefix} {headline_line(d)}"
             if d.kind == "alert"

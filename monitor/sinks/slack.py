@@ -18,7 +18,7 @@ from slack_sdk.webhook import WebhookClient
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
-from monitor.sinks.base import severity_badge
+from monitor.sinks.base import disputed_label, lead_label, severity_badge
 
 _TRANSIENT = (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException, ValueError)
 _PERMANENT_ERRORS = frozenset(
@@ -51,7 +51,7 @@ def bold_terms(sentence: str, terms: tuple[str, ...]) -> str:
 
 def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
     """Block Kit for an alert (within Slack's text and block limits)."""
-    flag = "⚠️ DISPUTED · " if d.disputed else ""
+    flag = f"⚠️ {disputed_label(d).replace('Disputed', 'DISPUTED', 1)} · " if d.disputed else ""
     header = _cut(f"{flag}{severity_badge(d.severity)} {d.rule_title}", MAX_HEADER)
     link = (
         f"*<{d.url}|{_esc(d.headline)}>*" if d.url.startswith("http") else f"*{_esc(d.headline)}*"
@@ -69,8 +69,11 @@ def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
 
 def reply_blocks(d: Delivery) -> list[dict[str, Any]]:
     """Block Kit for a follow-up or correction in the alert's thread."""
-    lead = "⚠️ *Correction / walk-back:*" if d.kind == "correction" else "*Also reported:*"
+    lead = f"⚠️ *{_esc(lead_label(d))}:*" if d.kind == "correction" else "*Also reported:*"
     link = f"<{d.url}|{_esc(d.headline)}>" if d.url.startswith("http") else _esc(d.headline)
+    quote = "> " + bold_terms(d.evidence, d.terms)
+    if d.kind == "correction" and d.disputes:
+        quote = f"Disputes: {_esc(d.disputes)}\n{quote}"
     return [
         {
             "type": "section",
@@ -84,7 +87,7 @@ def reply_blocks(d: Delivery) -> list[dict[str, Any]]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": _cut("> " + bold_terms(d.evidence, d.terms), MAX_SECTION),
+                    "text": _cut(quote, MAX_SECTION),
                 }
             ],
         },
@@ -96,8 +99,7 @@ def fallback_text(d: Delivery) -> str:
     if d.kind in ("alert", "ops"):
         text = f"[{d.severity.upper()}] {d.rule_title}: {d.headline} ({d.source})"
     else:
-        lead = "Correction" if d.kind == "correction" else "Also reported"
-        text = f"{lead}: {d.headline} ({d.source})"
+        text = f"{lead_label(d)}: {d.headline} ({d.source})"
     return _cut(_esc(text), 3000)
 
 

@@ -175,6 +175,7 @@ class AlertState:
                     min_sources, json.dumps(payload, ensure_ascii=False), rule, group,
                     ",".join(sinks), "1" if correction else "0", due, due_email,
                     self.keys.digest(digest_key) if digest_key else "",
+                    str(payload.get("disputer", "")),
                 ],
             ),
         )  # fmt: skip
@@ -215,7 +216,8 @@ class AlertState:
             pipe.scard(f"{key}:stories")
             pipe.scard(f"{key}:articles")
             pipe.smembers(f"{key}:sources")
-            raw, n_sources, n_stories, n_articles, sources = await self._call(
+            pipe.smembers(f"{key}:disputers")
+            raw, n_sources, n_stories, n_articles, sources, disputers = await self._call(
                 "read alert", pipe.execute()
             )
         if not raw:
@@ -228,6 +230,7 @@ class AlertState:
             "stories": int(n_stories),
             "articles": int(n_articles),
             "source_names": sorted(sources),
+            "disputed_by": sorted(disputers),
         }
 
     async def recent_alerts(self, limit: int = 20) -> list[dict[str, Any]]:

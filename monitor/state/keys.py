@@ -61,7 +61,7 @@ class Keys:
 
     def alert(self, alert_id: str) -> str:
         """Hash: one alert (rule, group, opened, status, first payload). Permanent (history);
-        `:articles`, `:sources`, `:stories` sets beside it."""
+        `:articles`, `:sources`, `:stories`, `:disputers` sets beside it."""
         return f"{self.prefix}:alert:{alert_id}"
 
     def alerts_index(self) -> str:

@@ -404,8 +404,8 @@ def test_walkback_posts_into_the_open_alert_and_flags_it(redis_url: str, tmp_pat
 
     assert len(top) == 1 and len(replies) == 1
     assert replies[0]["thread_ts"] == top[0]["ts"]
-    assert "Correction / walk-back" in str(replies[0]["blocks"])
-    assert "DISPUTED" in str(top[0]["blocks"])
+    assert "Disputed by Beijing:" in str(replies[0]["blocks"])
+    assert "DISPUTED by Beijing" in str(top[0]["blocks"])
 
 
 def test_walkback_without_an_open_alert_opens_nothing(redis_url: str, tmp_path: Path) -> None:

@@ -3,12 +3,14 @@
 -- KEYS[1] open pointer (rule, group)   KEYS[2] outbox due zset   KEYS[3] alerts index
 -- ARGV: prefix, now, window_s, new_alert_id, article_id, source, story_id, min_sources,
 --       payload (json), rule, group, sinks (comma separated), follows_only ("1": correction),
---       due (quiet hours), due_email (digest period end), digest index key ("" if none)
+--       due (quiet hours), due_email (digest period end), digest index key ("" if none),
+--       disputer (a walk-back: who disputes; kept in the alert's :disputers set)
 local prefix, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local new_id, article, source, story = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local min_sources, payload, rule, group = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
 local sinks, correction = ARGV[12], ARGV[13] == "1"
 local due, due_email, digest = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16]
+local disputer = ARGV[17] or ""
 
 local function enqueue(key, kind, alert_id, parent)
   for sink in string.gmatch(sinks, "[^,]+") do
@@ -51,6 +53,7 @@ if redis.call("SADD", akey .. ":articles", article) == 0 then
 end
 if correction then
   redis.call("HSET", akey, "disputed", 1)
+  if disputer ~= "" then redis.call("SADD", akey .. ":disputers", disputer) end
   enqueue(alert_id .. ":c:" .. article, "correction", alert_id, alert_id)
   return {alert_id, "correction"}
 end

@@ -1,0 +1,98 @@
+"""What an analyst desk sees: denials, copies, corrections, old news. Real Redis, the strict
+Slack stand-in, the real rule pack, through `replay`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Settings, load_settings
+from monitor.daemon import replay
+from monitor.extract.seed_format import write_article
+from monitor.models import Article
+from monitor.rules.matcher import Matcher
+from monitor.state.store import Store, connect
+from monitor.testing.slack_api import SlackAPI
+from tests.support.articles import article
+
+ROOT = Path(__file__).resolve().parents[2]
+MATCHER = Matcher.from_path(ROOT / "rules")
+HOTLINE = (
+    "US, China launch AI crisis hotline",
+    "The United States and China established a hotline for AI-related military incidents on Tuesday.",
+)
+US_DENIAL = (
+    "White House denies report of AI hotline deal",
+    "The White House on Tuesday denied a report that the United States and China had "
+    "established a hotline for AI-related military incidents.",
+)
+CN_DENIAL = (
+    "China denies hotline report",
+    "China's defense ministry on Wednesday denied reports that it had opened an AI crisis "
+    "hotline with the United States.",
+)
+
+
+def _settings(redis_url: str, tmp_path: Path, slack: SlackAPI, **alerts: Any) -> Settings:
+    return load_settings(
+        None,
+        redis_url=redis_url,
+        data_dir=str(tmp_path / "data"),
+        rules=str(ROOT / "rules"),
+        slack={"token": "xoxb-test", "channel": "#alerts", "api_url": slack.url},
+        alerts={"retry_base": 0.05, "retry_max": 0.2, "lease_s": 1.0, "console": False, **alerts},
+    )
+
+
+def _write(folder: Path, docs: list[Article]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for n, doc in enumerate(docs):
+        write_article(folder / f"{n:03d}_{n:016x}.txt", doc)
+    return folder
+
+
+def _alert(redis_url: str, alert_id: str) -> dict[str, Any]:
+    async def go() -> dict[str, Any]:
+        store = Store(connect(redis_url))
+        try:
+            return await store.alerts.alert(alert_id)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(go())
+
+
+def test_denials_by_either_government_dispute_the_alert_and_never_count(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """A US denial that names the development is a dispute, not corroboration; so is China's.
+    Each thread reply says who disputes what; the parent shows DISPUTED by both; 1 outlet."""
+    folder = _write(tmp_path / "in", [
+        article(0, "wire.example", *[HOTLINE[0]], [HOTLINE[1]]),
+        article(1, "usnews.example", US_DENIAL[0], [US_DENIAL[1]]),
+        article(2, "state.example", CN_DENIAL[0], [CN_DENIAL[1]]),
+    ])  # fmt: skip
+    with SlackAPI() as slack:
+        done = asyncio.run(
+            replay(_settings(redis_url, tmp_path, slack), MATCHER, [folder], dry_run=False)
+        )
+        msgs = slack.posted("#us-china-ai")
+
+    top = [m for m in msgs if not m.get("thread_ts")]
+    replies = [m for m in msgs if m.get("thread_ts")]
+    assert [[(r, d.action) for r, d in p.decisions] for p in done] == [
+        [("us-china-hotline", "open")],
+        [("us-china-hotline-walkback", "correction")],
+        [("us-china-hotline-walkback", "correction")],
+    ]
+    assert len(top) == 1 and len(replies) == 2
+    first, second = (str(r["blocks"]) for r in replies)
+    assert "Disputed by The White House:" in first
+    assert "Disputes: US–China AI hotline or crisis channel established" in first
+    assert "Disputed by China" in second  # the actor of the evidence sentence
+    header = top[0]["blocks"][0]["text"]["text"]
+    assert header.startswith("⚠️ DISPUTED by China") and ", The White House · " in header
+    assert "*Sources:* 1 outlet(s)" in str(top[0]["blocks"])
+    alert = _alert(redis_url, done[0].decisions[0][1].alert_id)
+    assert alert["sources"] == 1 and alert["source_names"] == ["wire.example"]
