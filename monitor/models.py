@@ -171,7 +171,7 @@ class Delivery:
     evidence: str
     terms: tuple[str, ...]
     why: str
-    sources: int  # distinct outlets on the alert when sent
+    sources: int  # independent reports on the alert when sent (copies count once)
     stories: int
     route_slack: str | None = None
     route_email: tuple[str, ...] = ()
@@ -179,6 +179,9 @@ class Delivery:
     disputed: bool = False
     disputed_by: tuple[str, ...] = ()  # who denies or walks back the alert's development
     disputes: str = ""  # a walk-back: the development it disputes (the alert's rule title)
+    outlets: tuple[str, ...] = ()  # every outlet on the alert, in arrival order
+    copies: tuple[str, ...] = ()  # those outlets that ran a copy of another's report
+    copy_of: str = ""  # this message: a copy of which outlet's report
     items: tuple[Delivery, ...] = ()  # a digest: the messages it gathers
 
 

@@ -66,6 +66,9 @@ def to_delivery(
         disputed=alert.get("disputed") == "1",
         disputed_by=(p["disputer"],) if p.get("disputer") else tuple(alert.get("disputed_by", ())),
         disputes=p.get("disputes", ""),
+        outlets=tuple(alert.get("outlet_names", ())),
+        copies=tuple(alert.get("copies", ())),
+        copy_of=entry.copy_of if payload is None else "",
     )
 
 

@@ -55,7 +55,23 @@ def lead_label(d: Delivery) -> str:
     """What a message is, in the words the desk uses."""
     if d.kind == "correction":
         return disputed_label(d)
+    if d.kind == "followup" and d.copy_of:
+        return f"{d.copy_of} copy via {d.source}"
     return {"alert": "New development", "followup": "Also reported"}.get(d.kind, "Notice")
+
+
+def sources_line(d: Delivery) -> str:
+    """`4 independent reports from 6 outlets` (syndicated copies count once)."""
+    n = d.sources
+    line = f"{n} independent report{'' if n == 1 else 's'}"
+    if len(d.outlets) > n:
+        line += f" from {len(d.outlets)} outlets"
+    return line
+
+
+def outlets_line(d: Delivery) -> str:
+    """Every outlet on the alert in arrival order, copies marked."""
+    return ", ".join(f"{o} (copy)" if o in d.copies else o for o in d.outlets)
 
 
 def headline_line(d: Delivery) -> str:

@@ -13,7 +13,7 @@ from email.utils import formatdate
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
-from monitor.sinks.base import lead_label
+from monitor.sinks.base import lead_label, outlets_line, sources_line
 
 
 def message_id(key: str, domain: str) -> str:
@@ -64,16 +64,18 @@ class EmailSink:
         lead = lead_label(d) + (f" ({d.disputes})" if d.disputes else "")
         text = (
             f"{lead}: {d.headline}\n{d.source} · {d.published or 'time unknown'}\n{d.url}\n\n"
-            f"Evidence: {d.evidence}\nWhy: {d.why}\nSources so far: {d.sources} outlet(s), {d.stories} story(ies)\n"
+            f"Evidence: {d.evidence}\nWhy: {d.why}\nSources so far: {sources_line(d)}\n"
+            + (f"Outlets: {outlets_line(d)}\n" if len(d.outlets) > 1 else "")
         )
         evidence = html.escape(d.evidence)
         for term in sorted(set(d.terms), key=len, reverse=True):
             evidence = evidence.replace(html.escape(term), f"<b>{html.escape(term)}</b>", 1)
         body = (
-            f'<p><b>{lead}:</b> <a href="{html.escape(d.url)}">{html.escape(d.headline)}</a><br>'
+            f'<p><b>{html.escape(lead)}:</b> <a href="{html.escape(d.url)}">{html.escape(d.headline)}</a><br>'
             f"{html.escape(d.source)} · {html.escape(d.published or 'time unknown')}</p>"
             f"<blockquote>{evidence}</blockquote><p><i>Why:</i> {html.escape(d.why)}<br>"
-            f"Severity: {html.escape(d.severity)} · Sources so far: {d.sources} outlet(s), {d.stories} story(ies)</p>"
+            f"Severity: {html.escape(d.severity)} · Sources so far: {html.escape(sources_line(d))}</p>"
+            + (f"<p>Outlets: {html.escape(outlets_line(d))}</p>" if len(d.outlets) > 1 else "")
         )
         msg.set_content(text)
         msg.add_alternative(body, subtype="html")

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
-from monitor.sinks.base import disputed_label, headline_line
+from monitor.sinks.base import disputed_label, headline_line, outlets_line, sources_line
 
 
 class JsonlSink:
@@ -39,6 +39,8 @@ class JsonlSink:
     def render(d: Delivery) -> str:
         """The readable console form."""
         prefix = {"alert": "ALERT", "followup": "  follow-up"}.get(d.kind, f"  {d.kind.upper()}")
+        if d.copy_of:
+            prefix = f"  follow-up ({d.copy_of} copy)"
         if d.kind == "correction":
             prefix = f"  {disputed_label(d).replace('Disputed', 'DISPUTED', 1)}"
         lines = [
@@ -50,7 +52,9 @@ class JsonlSink:
             lines.append(f"    {d.source} · {d.published or 'time unknown'} · {d.url}")
         lines.append(f"    evidence: {d.evidence}")
         lines.append(f"    why: {d.why}")
-        lines.append(f"    sources so far: {d.sources} · stories: {d.stories}")
+        lines.append(f"    sources so far: {sources_line(d)}")
+        if len(d.outlets) > 1:
+            lines.append(f"    outlets: {outlets_line(d)}")
         return "\n".join(lines)
 
     async def send(self, delivery: Delivery, parent_ref: str | None) -> str:

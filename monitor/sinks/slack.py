@@ -18,7 +18,13 @@ from slack_sdk.webhook import WebhookClient
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
-from monitor.sinks.base import disputed_label, lead_label, severity_badge
+from monitor.sinks.base import (
+    disputed_label,
+    lead_label,
+    outlets_line,
+    severity_badge,
+    sources_line,
+)
 
 _TRANSIENT = (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException, ValueError)
 _PERMANENT_ERRORS = frozenset(
@@ -60,8 +66,9 @@ def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"{link}\n{_esc(d.source)} · {d.published or 'time unknown'}", MAX_SECTION)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _cut("> " + bold_terms(d.evidence, d.terms), MAX_SECTION)}},
+        *([{"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*Outlets:* {_esc(outlets_line(d))}", MAX_SECTION)}}] if len(d.outlets) > 1 else []),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(
-            f"*Why:* {_esc(d.why)} · *Severity:* {d.severity} · *Sources:* {d.sources} outlet(s), {d.stories} story(ies)",
+            f"*Why:* {_esc(d.why)} · *Severity:* {d.severity} · *Sources:* {sources_line(d)}",
             MAX_SECTION)}]},
     ]  # fmt: skip
     return blocks[:MAX_BLOCKS]
@@ -69,7 +76,8 @@ def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
 
 def reply_blocks(d: Delivery) -> list[dict[str, Any]]:
     """Block Kit for a follow-up or correction in the alert's thread."""
-    lead = f"⚠️ *{_esc(lead_label(d))}:*" if d.kind == "correction" else "*Also reported:*"
+    lead = f"*{_esc(lead_label(d))}:*"
+    lead = f"⚠️ {lead}" if d.kind == "correction" else lead
     link = f"<{d.url}|{_esc(d.headline)}>" if d.url.startswith("http") else _esc(d.headline)
     quote = "> " + bold_terms(d.evidence, d.terms)
     if d.kind == "correction" and d.disputes:

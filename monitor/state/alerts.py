@@ -46,6 +46,7 @@ class OutboxEntry:
     digest: str = ""  # the digest index key, when this email goes out in a digest
     failing_since: float = 0.0  # first failed attempt since created or revived (0: none)
     settled: int = -1  # the claim whose attempt failed with a clear "not accepted"
+    copy_of: str = ""  # a follow-up that copies an outlet's report already counted
 
     @property
     def unsure(self) -> bool:
@@ -71,6 +72,7 @@ def _entry(entry: str, raw: dict[str, str]) -> OutboxEntry:
         digest=raw.get("digest", ""),
         failing_since=float(raw.get("failing_since") or 0),
         settled=int(raw.get("settled") or -1),
+        copy_of=raw.get("copy_of", ""),
     )
 
 
@@ -217,17 +219,29 @@ class AlertState:
             pipe.scard(f"{key}:articles")
             pipe.smembers(f"{key}:sources")
             pipe.smembers(f"{key}:disputers")
-            raw, n_sources, n_stories, n_articles, sources, disputers = await self._call(
-                "read alert", pipe.execute()
-            )
+            pipe.lrange(f"{key}:outlets", 0, -1)
+            pipe.smembers(f"{key}:copies")
+            (
+                raw,
+                n_sources,
+                n_stories,
+                n_articles,
+                sources,
+                disputers,
+                order,
+                copies,
+            ) = await self._call("read alert", pipe.execute())
         if not raw:
             return {}
         return {
             **raw,
             "id": alert_id,
             "payload": json.loads(raw.get("payload") or "{}"),
-            "sources": int(n_sources),
+            "sources": min(int(n_sources), int(n_stories)),  # independent reports
+            "outlets": int(n_sources),
             "stories": int(n_stories),
+            "outlet_names": list(order) or sorted(sources),
+            "copies": sorted(copies),
             "articles": int(n_articles),
             "source_names": sorted(sources),
             "disputed_by": sorted(disputers),

@@ -61,7 +61,8 @@ class Keys:
 
     def alert(self, alert_id: str) -> str:
         """Hash: one alert (rule, group, opened, status, first payload). Permanent (history);
-        `:articles`, `:sources`, `:stories`, `:disputers` sets beside it."""
+        `:articles`, `:sources`, `:stories`, `:copies`, `:disputers` sets, the `:outlets`
+        list (arrival order) and the `:story_first` hash (story -> first outlet) beside it."""
         return f"{self.prefix}:alert:{alert_id}"
 
     def alerts_index(self) -> str:

@@ -21,7 +21,7 @@ from monitor.sinks.base import build_sinks
 from monitor.state.redis_server import free_port
 from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI
-from tests.support.articles import LEAD, article, six_outlets
+from tests.support.articles import LEAD, REWRITES, article, six_outlets
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHER = Matcher.from_path(ROOT / "rules")
@@ -53,6 +53,11 @@ def _top_and_replies(slack: SlackAPI) -> tuple[list[dict[str, Any]], list[dict[s
     return [m for m in msgs if not m.get("thread_ts")], [m for m in msgs if m.get("thread_ts")]
 
 
+def _lead(reply: dict[str, Any]) -> str:
+    """The bold lead of a thread reply (`*Also reported:* <link>` -> `Also reported`)."""
+    return str(reply["blocks"][0]["text"]["text"]).split(":*", 1)[0].lstrip("⚠️ *")
+
+
 def test_six_outlets_one_alert_five_replies_despite_500s(redis_url: str, tmp_path: Path) -> None:
     """The issue's done-when: 1 alert, 5 thread replies, final count 6; a second replay sends nothing."""
     folder = tmp_path / "in"
@@ -69,9 +74,16 @@ def test_six_outlets_one_alert_five_replies_despite_500s(redis_url: str, tmp_pat
 
         assert len(top) == 1
         assert len(replies) == 5 and {r["thread_ts"] for r in replies} == {top[0]["ts"]}
-        assert "*Sources:* 6 outlet(s)" in str(
-            top[0]["blocks"]
-        )  # chat.update kept the count current
+        # chat.update kept the count current: 2 copies of the wire story count once
+        assert "*Sources:* 4 independent reports from 6 outlets" in str(top[0]["blocks"])
+        assert (
+            "*Outlets:* wire.example, daily.example (copy), herald.example (copy), times.example"
+            in str(top[0]["blocks"])
+        )
+        assert [_lead(r) for r in replies] == [
+            "wire.example copy via daily.example",
+            "wire.example copy via herald.example",
+        ] + ["Also reported"] * 3
         assert [c.status for c in slack.calls("chat.postMessage")][:3] == [500, 500, 500]
         assert len(slack.state.calls) == calls_after_first
 
@@ -256,8 +268,9 @@ def test_min_sources_holds_then_releases(redis_url: str, tmp_path: Path) -> None
             )  # type: ignore[dict-item]
             seen = []
             for n, outlet in enumerate(["a.example", "b.example", "c.example", "d.example"]):
+                text = [LEAD, *REWRITES][n]  # independent reports, not copies of one
                 processed = await engine.process(
-                    article(n, outlet, "Joint statement issued", [LEAD + f" ({outlet})"])
+                    article(n, outlet, "Joint statement issued", [text])
                 )
                 seen.append((processed.decisions[0][1].action, await store.alerts.outbox_depth()))
             return seen

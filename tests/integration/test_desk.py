@@ -14,7 +14,7 @@ from monitor.models import Article
 from monitor.rules.matcher import Matcher
 from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI
-from tests.support.articles import article
+from tests.support.articles import BODY, LEAD, REWRITES, article
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHER = Matcher.from_path(ROOT / "rules")
@@ -93,6 +93,53 @@ def test_denials_by_either_government_dispute_the_alert_and_never_count(
     assert "Disputed by China" in second  # the actor of the evidence sentence
     header = top[0]["blocks"][0]["text"]["text"]
     assert header.startswith("⚠️ DISPUTED by China") and ", The White House · " in header
-    assert "*Sources:* 1 outlet(s)" in str(top[0]["blocks"])
+    assert '*Sources:* 1 independent report"' in str(top[0]["blocks"]).replace("'", '"')
     alert = _alert(redis_url, done[0].decisions[0][1].alert_id)
     assert alert["sources"] == 1 and alert["source_names"] == ["wire.example"]
+
+
+def _pack_with_min_sources(tmp_path: Path, n: int) -> Matcher:
+    """The real pack with `min_sources: n` on the joint-statement rule."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (ROOT / "rules" / "us-china-ai.yaml").read_text(encoding="utf-8")
+    marker = '    route: {slack: "#us-china-ai"}\n    dedup: {realert: 24h}\n'
+    assert text.count(marker) >= 1
+    (rules / "pack.yaml").write_text(
+        text.replace(marker, marker.replace("realert: 24h", f"realert: 24h, min_sources: {n}"), 1),
+        encoding="utf-8",
+    )
+    (rules / "lists.yaml").write_text(
+        (ROOT / "rules" / "lists" / "common.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    return Matcher.from_path(rules)
+
+
+def test_a_verbatim_copy_does_not_satisfy_min_sources(redis_url: str, tmp_path: Path) -> None:
+    """min_sources: 2 counts independent reports: the wire story and its copy on another site
+    hold the alert; an independent rewrite releases it, which lists every outlet with the copy
+    marked, and counts 2 reports from 3 outlets."""
+    matcher = _pack_with_min_sources(tmp_path, 2)
+    assert matcher.ruleset.rules["us-china-joint-statement"].value.dedup.min_sources == 2
+    title = "US and China issue joint statement on AI"
+    copy_folder = _write(tmp_path / "copies", [
+        article(0, "wire.example", title, [LEAD, *BODY]),
+        article(1, "daily.example", title, [LEAD, *BODY, "Distributed by Wire Example."]),
+    ])  # fmt: skip
+    rewrite_folder = _write(tmp_path / "rewrite", [
+        article(2, "times.example", "Joint AI declaration signed", [REWRITES[0], *BODY[:1]]),
+    ])  # fmt: skip
+    with SlackAPI() as slack:
+        settings = _settings(redis_url, tmp_path, slack)
+        held = asyncio.run(replay(settings, matcher, [copy_folder], dry_run=False))
+        posted_while_held = slack.posted()
+        released = asyncio.run(replay(settings, matcher, [rewrite_folder], dry_run=False))
+        msgs = slack.posted("#us-china-ai")
+
+    assert [d.action for p in held for _r, d in p.decisions] == ["held", "held"]
+    assert posted_while_held == []
+    assert [d.action for p in released for _r, d in p.decisions] == ["open"]
+    [top] = msgs
+    blocks = str(top["blocks"])
+    assert "*Sources:* 2 independent reports from 3 outlets" in blocks
+    assert "*Outlets:* wire.example, daily.example (copy), times.example" in blocks

@@ -12,7 +12,7 @@ local sinks, correction = ARGV[12], ARGV[13] == "1"
 local due, due_email, digest = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16]
 local disputer = ARGV[17] or ""
 
-local function enqueue(key, kind, alert_id, parent)
+local function enqueue(key, kind, alert_id, parent, copy_of)
   for sink in string.gmatch(sinks, "[^,]+") do
     local entry = key .. "|" .. sink
     local okey = prefix .. ":outbox:" .. entry
@@ -20,6 +20,7 @@ local function enqueue(key, kind, alert_id, parent)
       redis.call("HSET", okey, "key", key, "sink", sink, "kind", kind, "alert", alert_id,
         "parent", parent, "payload", payload, "attempts", 0, "claims", 0, "status", "pending",
         "created", now)
+      if copy_of and copy_of ~= "" then redis.call("HSET", okey, "copy_of", copy_of) end
       if sink == "email" then
         redis.call("ZADD", KEYS[2], due_email, entry)
         if digest ~= "" then
@@ -57,12 +58,24 @@ if correction then
   enqueue(alert_id .. ":c:" .. article, "correction", alert_id, alert_id)
   return {alert_id, "correction"}
 end
+-- Independent reports: a story of syndicated copies counts once, an outlet counts once.
 local new_source = redis.call("SADD", akey .. ":sources", source)
-redis.call("SADD", akey .. ":stories", story)
-local n_sources = redis.call("SCARD", akey .. ":sources")
+local copy_of = ""
+if redis.call("SADD", akey .. ":stories", story) == 1 then
+  redis.call("HSET", akey .. ":story_first", story, source)
+else
+  copy_of = redis.call("HGET", akey .. ":story_first", story) or ""
+  if copy_of == source then copy_of = "" end
+end
+if new_source == 1 then
+  redis.call("RPUSH", akey .. ":outlets", source)
+  if copy_of ~= "" then redis.call("SADD", akey .. ":copies", source) end
+end
+local independent = math.min(redis.call("SCARD", akey .. ":sources"),
+  redis.call("SCARD", akey .. ":stories"))
 local status = redis.call("HGET", akey, "status")
 if status == "held" then
-  if n_sources >= tonumber(redis.call("HGET", akey, "min_sources")) then
+  if independent >= tonumber(redis.call("HGET", akey, "min_sources")) then
     redis.call("HSET", akey, "status", "open", "released", now)
     local first = redis.call("HGET", akey, "payload")
     payload = first
@@ -72,7 +85,7 @@ if status == "held" then
   return {alert_id, "held"}
 end
 if new_source == 1 then
-  enqueue(alert_id .. ":f:" .. article, "followup", alert_id, alert_id)
+  enqueue(alert_id .. ":f:" .. article, "followup", alert_id, alert_id, copy_of)
   return {alert_id, "followup"}
 end
 return {alert_id, "attached"}
