@@ -88,11 +88,11 @@ def test_denials_by_either_government_dispute_the_alert_and_never_count(
     ]
     assert len(top) == 1 and len(replies) == 2
     first, second = (str(r["blocks"]) for r in replies)
-    assert "Disputed by The White House:" in first
+    assert "Disputed by White House:" in first
     assert "Disputes: US–China AI hotline or crisis channel established" in first
     assert "Disputed by China" in second  # the actor of the evidence sentence
     header = top[0]["blocks"][0]["text"]["text"]
-    assert header.startswith("⚠️ DISPUTED by China") and ", The White House · " in header
+    assert header.startswith("⚠️ DISPUTED by China") and ", White House · " in header
     assert '*Sources:* 1 independent report"' in str(top[0]["blocks"]).replace("'", '"')
     alert = _alert(redis_url, done[0].decisions[0][1].alert_id)
     assert alert["sources"] == 1 and alert["source_names"] == ["wire.example"]
