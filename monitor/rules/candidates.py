@@ -67,6 +67,14 @@ class VetoReason:
     note: str = ""
 
 
+def _cut_by(hit: Hit, pseudo: list[Hit]) -> bool:
+    """A term that cuts through a pseudo-cue is a misreading: 将担任 inside 中将担任."""
+    return any(
+        p.start < hit.end and hit.start < p.end and not (hit.start <= p.start and p.end <= hit.end)
+        for p in pseudo
+    )
+
+
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Drop hits inside a longer hit of the same group ("lead" inside "would lead")."""
     if len(hits) < 2:
@@ -137,6 +145,7 @@ class EventFinder:
         self.ref_year = ref_year
         self.published = published
         self.by_sentence: dict[int, list[Hit]] = defaultdict(list)
+        self.vetoed: dict[str, set[int]] = defaultdict(set)  # event -> sentences with a veto
         self.anchored: dict[str, set[int]] = defaultdict(set)
         self.grouped: dict[str, set[int]] = defaultdict(set)
         for h in hits:
@@ -189,11 +198,15 @@ class EventFinder:
         in_title = clause.start < self.doc.title_end
         if (ev.field == "title" and not in_title) or (ev.field == "body" and in_title):
             return None
-        groups = [_longest([h for h in chits if h.tid in g]) for g in pattern.groups]
+        pseudo = [h for h in self.cue_hits_of(si) if h.tid in self.c.pseudo] if chits else []
+        groups = [
+            _longest([h for h in chits if h.tid in g and not _cut_by(h, pseudo)])
+            for g in pattern.groups
+        ]
         antecedent: list[Hit] = []
         first = si
         if not all(groups):
-            filled = self._anaphor_fill(ev, p, si, clause, groups) if not in_title else None
+            filled = self._anaphor_fill(ev, p, si, clause, groups)
             if filled is None:
                 return None
             groups, antecedent, first = filled
@@ -224,7 +237,7 @@ class EventFinder:
         if not refs:
             return None
         missing = [g for g, hits in enumerate(groups) if not hits]
-        for where, source in self._sources(si):
+        for where, source in self._sources(si, clause, ev.name):
             hit_of = {
                 g: next((h for h in source if h.tid in group), None)
                 for g, group in enumerate(pattern.groups)
@@ -244,20 +257,35 @@ class EventFinder:
             return kept, antecedent, where
         return None
 
-    def _sources(self, si: int) -> list[tuple[int, list[Hit]]]:
-        """Where an anaphor may point: the sentence before in the paragraph, the headline."""
-        out = []
-        if self._same_paragraph(si - 1, si):
+    def _sources(self, si: int, clause: Span, event: str) -> list[tuple[int, list[Hit]]]:
+        """Where an anaphor may point: earlier clauses of the sentence, the sentence before in
+        the paragraph, the question an answer replies to, the headline. A source whose own
+        candidate was vetoed passes nothing on: "将于下周举行。这一对话…" stays a plan."""
+        doc, vetoed = self.doc, self.vetoed[event]
+        here = self.by_sentence.get(si, [])
+        out = [(si, [h for h in here if h.start < clause.start])]
+        if self._same_paragraph(si - 1, si) and si - 1 not in vetoed:
             out.append((si - 1, self.by_sentence.get(si - 1, [])))
-        title = [
-            h
-            for t in range(len(self.doc.sentences))
-            if self.doc.in_title(self.doc.sentences[t].start)
-            for h in self.by_sentence.get(t, [])
-        ]
-        if title:
+        para = doc.paragraph_of(doc.sentences[si].start)
+        before = doc.paragraph_span(para - 1)
+        if para > 1 and doc.question_paragraph(before.start):
+            out.append((si, self._hits_between(before.start, before.end)))
+        title = self._hits_between(0, doc.title_end)
+        if title and not doc.in_title(clause.start) and not self._title_vetoed(event):
             out.append((si, title))  # the headline: the evidence stays the body sentence
-        return out
+        return [(where, hits) for where, hits in out if hits]
+
+    def _hits_between(self, start: int, end: int) -> list[Hit]:
+        first, last = self.doc.sentence_of(start), self.doc.sentence_of(max(start, end - 1))
+        return [
+            h
+            for t in range(max(first, 0), last + 1)
+            for h in self.by_sentence.get(t, [])
+            if start <= h.start < end
+        ]
+
+    def _title_vetoed(self, event: str) -> bool:
+        return any(self.doc.in_title(self.doc.sentences[t].start) for t in self.vetoed[event])
 
     def cue_hits_of(self, si: int) -> list[Hit]:
         """Cue hits of one sentence (scanned by the matcher when first asked)."""
@@ -332,13 +360,17 @@ class EventFinder:
             h.word = doc.word_in(clause, h.start)
             frame = h.tid in self.c.frames and h.start < first
             governs = h.start < first and not _TERMINATOR.search(doc.folded, h.end, first)
-            if h.start >= span_end and _AFTER_STOP.search(doc.folded, span_end, h.start):
-                continue  # a cue after a comma belongs to the next phrase
+            # a cue after a comma belongs to the next phrase (history still dates the clause)
+            after_comma = h.start >= span_end and bool(
+                _AFTER_STOP.search(doc.folded, span_end, h.start)
+            )
 
             for kind in cand.pattern.qualifiers:
                 if kind not in self.c.cue_kind[h.tid]:
                     continue
                 forward = governs and kind in _FORWARD
+                if after_comma and kind != "historical":
+                    continue
                 if not (kind == "historical" or frame or forward or lo <= h.word <= hi):
                     continue
                 if kind == "proposed" and any(a <= h.start for a in agreements):
@@ -387,11 +419,20 @@ class EventFinder:
             refs = [
                 r
                 for r in time_refs(doc.folded, lo, hi, self.published)
-                if r.days_before is not None and doc.aside_of(cand.clause, r.start) in scopes
+                if r.days_before is not None
+                and doc.aside_of(cand.clause, r.start) in scopes
+                and not self._dates_other_noun(r, cand)
             ]
             if refs:
                 return min(refs, key=lambda r: abs(r.start - mid))
         return None
+
+    def _dates_other_noun(self, ref: TimeRef, cand: Candidate) -> bool:
+        """ "last month's statement" dates the statement, not the event, unless the possessed
+        noun is one of the event's terms ("Tuesday's activation of the channel")."""
+        if self.doc.folded[ref.end : ref.end + 2] != "'s":
+            return False
+        return not any(ref.end < h.start <= ref.end + 24 for h in cand.chosen)
 
     def _time_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
         if "historical" not in cand.pattern.qualifiers:
@@ -471,6 +512,7 @@ class EventFinder:
                 cand.event.name, sentence, first.start, last.end, field, terms, self.notes(cand)
             )
         notes = (veto.note,) if veto.note else ()
+        self.vetoed[cand.event.name].add(cand.si)
         return Veto(
             cand.event.name, sentence, first.start, veto.kind, veto.cue, veto.at, terms, notes
         )

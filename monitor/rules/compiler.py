@@ -257,13 +257,20 @@ class _Builder:
             agreement,
             ev.across_sentences,
             _days(ev.news_window),
-            self._anaphors(patterns) if ev.across_sentences else {},
+            self._anaphors(patterns, ev.refers_back) if ev.across_sentences else {},
             ev.development,
         )
 
-    def _anaphors(self, patterns: list[CompiledPattern]) -> dict[int, frozenset[tuple[int, int]]]:
-        """Definite noun phrases ("the channel", 该渠道) that refer back to a group's noun."""
+    def _anaphors(
+        self, patterns: list[CompiledPattern], refers_back: list[str]
+    ) -> dict[int, frozenset[tuple[int, int]]]:
+        """Definite noun phrases ("the channel", 该渠道) that refer back to a group's noun;
+        `refers_back` nouns ("the report") stand for any group of the antecedent."""
         refs: dict[int, set[tuple[int, int]]] = defaultdict(set)
+        for tid in self.expand(refers_back):
+            self.cue_ids.add(tid)
+            for p, pattern in enumerate(patterns):
+                refs[tid] |= {(p, g) for g in range(len(pattern.groups))}
         for p, pattern in enumerate(patterns):
             for g, group in enumerate(pattern.groups):
                 for tid in group:

@@ -65,7 +65,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "idea of", "push for", "draft", "drafting", "negotiating", "working on", "agenda",
         "toward", "towards", "pave the way", "paves the way", "paving the way", "explore",
         "explored", "exploring", "tentative", "tentatively", "pending", "soon",
-        "coming weeks", "coming months", "in the coming", "within 90 days", "within days",
+        "coming weeks", "coming months", "in the coming", "due to", "due in", "scheduled for", "within 90 days", "within days",
         "agreed to", "agree to", "agrees to", "decided to", "decide to", "decides to",
         "agreed", "agree", "agrees", "decide", "decided",
         "committed to", "commit to", "commits to", "pledged to", "pledge to", "vowed to",

@@ -116,6 +116,11 @@ class EventDef(_Strict):
         description="the event may complete in the next sentence of the same paragraph when "
         "it refers back with a definite noun of a group ('the channel', 该机制) or to the headline",
     )
+    refers_back: list[str] = Field(
+        default_factory=list,
+        description="nouns that refer back to the whole antecedent ('the report', 相关报道): "
+        "with one, a missing group may come from the sentence before, the question or the headline",
+    )
     news_window: str = Field(
         default="7d",
         description="a development dated (by a time expression near it) more than this before "
@@ -135,6 +140,7 @@ class EventDef(_Strict):
                 )
         out.append((("none",), self.none))
         out.append((("agreement",), self.agreement))
+        out.append((("refers_back",), self.refers_back))
         return out
 
     development: str | None = Field(
