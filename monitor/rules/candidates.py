@@ -31,7 +31,10 @@ _TERMINATOR = re.compile(
 )
 _AFTER_STOP = re.compile(r"[,;:]")
 _INFINITIVE = re.compile(r"\bto\s+$")
-_FORWARD = ("negated", "hedged")  # kinds whose cue governs the rest of the clause after it
+_FORWARD = ("negated", "hedged")
+_FUTURE = frozenset(
+    {"would", "will"}
+)  # "agreed that the next round would be held"  # kinds whose cue governs the rest of the clause after it
 
 
 @dataclass(slots=True)
@@ -264,12 +267,16 @@ class EventFinder:
         doc, vetoed = self.doc, self.vetoed[event]
         here = self.by_sentence.get(si, [])
         out = [(si, [h for h in here if h.start < clause.start])]
-        if self._same_paragraph(si - 1, si) and si - 1 not in vetoed:
+        if self._same_paragraph(si - 1, si):
+            if si - 1 in vetoed:
+                return [o for o in out if o[1]]  # the nearest antecedent was a plan or a hedge
             out.append((si - 1, self.by_sentence.get(si - 1, [])))
         para = doc.paragraph_of(doc.sentences[si].start)
         before = doc.paragraph_span(para - 1)
         if para > 1 and doc.question_paragraph(before.start):
-            out.append((si, self._hits_between(before.start, before.end)))
+            asked = self._hits_between(before.start, before.end)
+            if not any(doc.sentence_of(h.start) in vetoed for h in asked):
+                out.append((si, asked))
         title = self._hits_between(0, doc.title_end)
         if title and not doc.in_title(clause.start) and not self._title_vetoed(event):
             out.append((si, title))  # the headline: the evidence stays the body sentence
@@ -373,7 +380,8 @@ class EventFinder:
                     continue
                 if not (kind == "historical" or frame or forward or lo <= h.word <= hi):
                     continue
-                if kind == "proposed" and any(a <= h.start for a in agreements):
+                future = kind == "proposed" or self.doc.folded[h.start : h.end] in _FUTURE
+                if future and any(a <= h.start for a in agreements):
                     continue  # "agreed that they will hold talks": the agreement is the news
                 distance = min(abs(h.word - c.word) for c in chosen)
                 if best is None or distance < best[0]:

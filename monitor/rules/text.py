@@ -99,6 +99,8 @@ _ASIDE = re.compile(
     r"\([^()]{1,240}\)|（[^（）]{1,120}）|\s-\s[^-;]{1,200}?\s-\s"
     r"|,\s+(?:a|an|the|who|whom|whose|which|formerly|currently|now|also|himself|herself"
     r"|according to|including|both|each|along with|together with)\s[^,;]{1,200}(?:,|(?=[.!?]?$))"
+    r"|,\s+(?:held|signed|issued|launched|opened|established|adopted|released|announced)\s"
+    r"(?:in|on|at|by|during|last|earlier)\b[^,;]{1,120},"
 )
 
 
