@@ -10,7 +10,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,13 +21,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import metrics
-from monitor.alerts.engine import Processed
+from monitor.alerts.engine import Processed, alert_order
 from monitor.config import FeedConfig, Settings
 from monitor.console import progress
 from monitor.errors import RuleError, StateError
 from monitor.extract.seed_format import iter_text_files, probe_writable, read_article
 from monitor.health import HealthServer
-from monitor.models import PollOutcome
+from monitor.models import Article, FeedEntry, PollOutcome
 from monitor.pipeline import Pipeline, build_alerting, entry_from_json, policies_of
 from monitor.redact import redact_url
 from monitor.rules.loader import rule_files
@@ -233,24 +233,38 @@ class Daemon:
                 await asyncio.sleep(1.0)
 
     async def _process_items(self, pipeline: Pipeline, items: list[StreamItem]) -> None:
-        async def one(item: StreamItem) -> str | None:
-            try:
-                await pipeline.process_entry(entry_from_json(item.payload))
-            except StateError as exc:  # Redis trouble: left pending, reclaimed after claim_idle_s
-                log.error("item_failed", id=item.id, error=str(exc))
-                return None
-            except Exception as exc:  # a bug or a poison item: retried, then set aside, never fatal
-                log.exception("item_failed", id=item.id, error=f"{type(exc).__name__}: {exc}")
-                if await pipeline.store.streams.failed(
-                    item, f"{type(exc).__name__}: {exc}", give_up_after=3
-                ):
-                    log.error("item_dead", id=item.id, url=item.payload.get("link"))
-                return None
-            return str(item.id)
-
-        done = await asyncio.gather(*(one(i) for i in items))
+        """Extract the batch concurrently, then run its alerts stage one article at a time in
+        a fixed order (so two workers or two timings give the same stories)."""
+        ready: dict[str, list[tuple[FeedEntry, Article]]] = {str(i.id): [] for i in items}
+        done = await asyncio.gather(*(
+            self._guard(pipeline, i, pipeline.process_entry(entry_from_json(i.payload), ready[str(i.id)]))
+            for i in items
+        ))  # fmt: skip
+        ok = {item_id for item_id in done if item_id}
+        batch = [(item, article) for item in items for _entry, article in ready[str(item.id)]]
+        for item, article in sorted(batch, key=lambda pair: alert_order(pair[1])):
+            if not await self._guard(pipeline, item, pipeline.alert_now(article)):
+                ok.discard(str(item.id))
         self.last_success = time.time() if items else self.last_success
-        await pipeline.store.streams.ack([i for i in done if i])
+        await pipeline.store.streams.ack([str(i.id) for i in items if str(i.id) in ok])
+
+    async def _guard(
+        self, pipeline: Pipeline, item: StreamItem, work: Coroutine[Any, Any, object]
+    ) -> str | None:
+        """Run one item's work; its id when it succeeded (a failure is retried, then set aside)."""
+        try:
+            await work
+        except StateError as exc:  # Redis trouble: left pending, reclaimed after claim_idle_s
+            log.error("item_failed", id=item.id, error=str(exc))
+            return None
+        except Exception as exc:  # a bug or a poison item: retried, then set aside, never fatal
+            log.exception("item_failed", id=item.id, error=f"{type(exc).__name__}: {exc}")
+            if await pipeline.store.streams.failed(
+                item, f"{type(exc).__name__}: {exc}", give_up_after=3
+            ):
+                log.error("item_dead", id=item.id, url=item.payload.get("link"))
+            return None
+        return str(item.id)
 
     # -- rules --------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import structlog
 
 from monitor import metrics
 from monitor.alerts.deliver import Deliverer
-from monitor.alerts.engine import AlertEngine
+from monitor.alerts.engine import AlertEngine, alert_order
 from monitor.alerts.stories import StoryIndex
 from monitor.config import FeedConfig, Settings
 from monitor.errors import FeedParseError, FetchError, MonitorError, StateError
@@ -300,11 +300,12 @@ class Pipeline:
             e for e in entries if e.entry_id not in failures or failures[e.entry_id].retry_at <= now
         ]
         settled: list[str] = []
+        ready: list[tuple[FeedEntry, Article]] = []
 
         async def one(entry: FeedEntry) -> Article | None:
             async with gate:
                 try:
-                    article = await self.process_entry(entry)
+                    article = await self.process_entry(entry, ready)
                 except (StateError, OSError):
                     raise
                 except Exception as exc:
@@ -315,6 +316,15 @@ class Pipeline:
                 return article
 
         articles = list(await asyncio.gather(*(one(e) for e in due)))
+        for entry, article in sorted(ready, key=lambda pair: alert_order(pair[1])):
+            try:  # the alerts stage: one article at a time, in a fixed order (same input, same stories)
+                await self._alert(article)
+            except (StateError, OSError):
+                raise
+            except Exception as exc:
+                settled.remove(entry.entry_id)
+                if await self._entry_failed(entry, exc, failures.get(entry.entry_id)):
+                    settled.append(entry.entry_id)
         await self.store.items.succeeded([i for i in settled if i in failures])
         return articles, settled
 
@@ -336,8 +346,13 @@ class Pipeline:
                       hint="monitor items list / monitor items requeue")  # fmt: skip
         return aside
 
-    async def process_entry(self, entry: FeedEntry) -> Article | None:
-        """Fetch, extract and archive one new entry; None if it was archived before or empty."""
+    async def process_entry(
+        self, entry: FeedEntry, ready: list[tuple[FeedEntry, Article]] | None = None
+    ) -> Article | None:
+        """Fetch, extract and archive one new entry; None if it was archived before or empty.
+
+        `ready`: collect the article for the batch's alerts stage instead of alerting now.
+        """
         key = entry.canonical_url or entry.entry_id
         structlog.contextvars.bind_contextvars(
             cid=short_hash(key)
@@ -346,9 +361,11 @@ class Pipeline:
         if existing and (self.settings.archive_path / existing).exists():
             log.info("duplicate_article", feed=entry.feed, url=entry.link, archived=existing)
             # a crash may have come between archiving and alerting: finish the job (idempotent)
-            await self._alert(
-                await asyncio.to_thread(read_article, self.settings.archive_path / existing)
-            )
+            done = await asyncio.to_thread(read_article, self.settings.archive_path / existing)
+            if ready is None:
+                await self._alert(done)
+            else:
+                ready.append((entry, done))
             return None
         article = await self.extract(entry)
         if article is None:
@@ -356,7 +373,10 @@ class Pipeline:
                 "no_text", feed=entry.feed, url=entry.link, reason="page and feed gave no text"
             )
             return None
-        return await self.archive(key, article)
+        archived = await self.archive(key, article, alert=ready is None)
+        if ready is not None:
+            ready.append((entry, archived))
+        return archived
 
     async def extract(self, entry: FeedEntry) -> Article | None:
         """The article from its page; the feed's own text when the page fails or has less."""
@@ -433,8 +453,9 @@ class Pipeline:
             tags=entry.tags,
         )
 
-    async def archive(self, key: str, article: Article) -> Article:
-        """Write the seed-format file under a claimed, idempotent name."""
+    async def archive(self, key: str, article: Article, *, alert: bool = True) -> Article:
+        """Write the seed-format file under a claimed, idempotent name (then alert on it,
+        unless the caller runs the alerts stage for a whole batch)."""
         rel, _new = await self.store.claim_archive_path(
             key, lambda seq, h: archive_name(seq, h, article.fetched)
         )
@@ -449,8 +470,13 @@ class Pipeline:
         )
         article = replace(article, path=str(path))
         metrics.ARTICLES.labels(via=article.extraction).inc()
-        await self._alert(article)
+        if alert:
+            await self._alert(article)
         return article
+
+    async def alert_now(self, article: Article) -> None:
+        """The alerts stage for one article of a batch the caller orders (the worker role)."""
+        await self._alert(article)
 
     async def _alert(self, article: Article) -> None:
         """Run the alerts stage (idempotent: an article already decided on changes nothing)."""

@@ -27,6 +27,13 @@ def article_id(article: Article) -> str:
     return short_hash(article.canonical_url or article.url or article.text)
 
 
+def alert_order(article: Article) -> tuple[float, str]:
+    """The order a batch goes through the alerts stage: publication time, then URL. Fixed,
+    so the same articles give the same stories and alerts whatever the fetch timing."""
+    when = article.published or article.fetched
+    return when.timestamp(), article.canonical_url or article.url
+
+
 def outlet(article: Article) -> str:
     """What counts as one outlet: the URL's domain, else (file, IP address) the source name."""
     domain = domain_of(article.url) if article.url.startswith("http") else ""

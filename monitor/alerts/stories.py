@@ -73,23 +73,11 @@ class StoryIndex:
         ]
 
     async def assign(self, article_id: str, text: str) -> str:
-        """The story id for this article (its own id when nothing earlier is close enough)."""
+        """The story id for this article (its own id when nothing earlier is close enough).
+
+        Atomic in Redis: two near-copies processed at once by two workers still meet.
+        """
         sig = self.signature(text)
-        buckets = self.buckets(sig)
-        candidates = sorted((await self.state.lsh_candidates(buckets)) - {article_id})
-        best: tuple[float, str] | None = None
-        for cand_id, cand_sig, cand_story in await self.state.signatures(candidates):
-            if cand_sig is None:
-                continue
-            other = np.frombuffer(cand_sig, dtype=np.uint64)
-            if other.shape != sig.shape:
-                continue
-            similarity = float(np.count_nonzero(other == sig)) / len(sig)
-            if similarity >= self.threshold and (best is None or similarity > best[0]):
-                best = (similarity, cand_story or cand_id)
-        existing = await self.state.signatures([article_id])
-        if existing and existing[0][2]:
-            return str(existing[0][2])  # processed before: keep its story (idempotent replays)
-        story = best[1] if best else article_id
-        await self.state.add_to_lsh(article_id, sig.tobytes(), story, buckets, self.ttl_s)
-        return story
+        return await self.state.assign_story(
+            article_id, sig.tobytes(), self.buckets(sig), self.threshold, self.ttl_s
+        )

@@ -86,6 +86,7 @@ class AlertState:
         self._claim = client.register_script(_lua("claim.lua"))
         self._enqueue = client.register_script(_lua("enqueue.lua"))
         self._sink_up = client.register_script(_lua("sink_up.lua"))
+        self._story = client.register_script(_lua("story.lua"))
 
     async def _call(self, what: str, coro: Any) -> Any:
         return await redis_call(what, coro)
@@ -102,42 +103,18 @@ class AlertState:
         earlier = await self._call("read content", self.r.hget(self.keys.content(), content_hash))
         return None if earlier == article_id else str(earlier)
 
-    async def lsh_candidates(self, buckets: list[str]) -> set[str]:
-        """Article ids sharing at least one LSH band bucket."""
-        async with self.r.pipeline(transaction=False) as pipe:
-            for band, bucket in enumerate(buckets):
-                pipe.smembers(self.keys.lsh_bucket(band, bucket))
-            results = await self._call("read lsh", pipe.execute())
-        return {str(m) for members in results for m in members}
-
-    async def signatures(
-        self, article_ids: list[str]
-    ) -> list[tuple[str, bytes | None, str | None]]:
-        """(id, signature, story) for each article id."""
-        if not article_ids:
-            return []
-        fields = [f for a in article_ids for f in (f"{a}", f"{a}:story")]
-        values = await self._call("read signatures", self.r.hmget(self.keys.signatures(), fields))
-        out = []
-        for i, a in enumerate(article_ids):
-            sig, story = values[2 * i], values[2 * i + 1]
-            out.append((a, bytes.fromhex(sig) if sig else None, story))
-        return out
-
-    async def add_to_lsh(
-        self, article_id: str, signature: bytes, story: str, buckets: list[str], ttl_s: int
-    ) -> None:
-        """Index an article's signature and remember its story."""
-        async with self.r.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.keys.signatures(),
-                mapping={article_id: signature.hex(), f"{article_id}:story": story},
-            )
-            for band, bucket in enumerate(buckets):
-                key = self.keys.lsh_bucket(band, bucket)
-                pipe.sadd(key, article_id)
-                pipe.expire(key, ttl_s)
-            await self._call("index lsh", pipe.execute())
+    async def assign_story(
+        self, article_id: str, signature: bytes, buckets: list[str], threshold: float, ttl_s: int
+    ) -> str:
+        """The article's story, decided and indexed in one atomic step (see story.lua)."""
+        story = await self._call(
+            "assign story",
+            self._story(
+                keys=[self.keys.signatures()],
+                args=[self.keys.prefix, article_id, signature.hex(), threshold, ttl_s, *buckets],
+            ),
+        )
+        return str(story)
 
     # -- alerts --------------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ class Keys:
 
     def lsh_bucket(self, band: int, bucket: str) -> str:
         """Set: article ids whose MinHash band `band` hashes to `bucket`. Expires with the
-        story TTL (refreshed on each add)."""
+        story TTL (refreshed on each add). Built by `lua/story.lua` from the prefix too."""
         return f"{self.prefix}:lsh:{band}:{bucket}"
 
     def signatures(self) -> str:

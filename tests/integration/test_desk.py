@@ -4,17 +4,22 @@ Slack stand-in, the real rule pack, through `replay`."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
 from monitor.config import Settings, load_settings
-from monitor.daemon import replay
+from monitor.daemon import replay, run_once
 from monitor.extract.seed_format import write_article
 from monitor.models import Article
 from monitor.rules.matcher import Matcher
 from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import BODY, LEAD, REWRITES, article
+from tests.support.builders import article_page, rss
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHER = Matcher.from_path(ROOT / "rules")
@@ -143,3 +148,74 @@ def test_a_verbatim_copy_does_not_satisfy_min_sources(redis_url: str, tmp_path: 
     blocks = str(top["blocks"])
     assert "*Sources:* 2 independent reports from 3 outlets" in blocks
     assert "*Outlets:* wire.example, daily.example (copy), times.example" in blocks
+
+
+def _desk_feed(httpserver: HTTPServer, slow_first: bool) -> None:
+    """Original (oldest), two verbatim copies and two rewrites as pages behind one feed;
+    the pages answer at different speeds, the original first or last."""
+    docs = [
+        ("US and China issue joint statement on AI", [LEAD, *BODY]),
+        ("US and China issue joint statement on AI", [LEAD, *BODY, "Copyright Daily."]),
+        ("US and China issue joint statement on AI", [LEAD, *BODY, "Distributed by Wire."]),
+        ("Joint AI declaration signed", [REWRITES[0], *BODY[:1]]),
+        ("US, China release AI statement", [REWRITES[1]]),
+    ]
+    items = []
+    for n, (title, paragraphs) in enumerate(docs):
+        delay = (0.6 - 0.15 * n) if slow_first else 0.15 * n
+
+        def page(
+            _request: Request, body: str = article_page(title, paragraphs), wait: float = delay
+        ) -> Response:
+            time.sleep(wait)
+            return Response(body, content_type="text/html; charset=utf-8")
+
+        httpserver.expect_request(f"/news/{n}").respond_with_handler(page)
+        items.append({"title": title, "link": httpserver.url_for(f"/news/{n}")})
+    feed = rss(list(reversed(items)))  # the original is the oldest item (rss dates go back)
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed, content_type="application/rss+xml"
+    )
+
+
+def _once(httpserver: HTTPServer, redis_url: str, tmp_path: Path) -> list[tuple[Any, ...]]:
+    settings = load_settings(
+        None,
+        feeds=[{"url": httpserver.url_for("/feed.xml"), "name": "desk"}],
+        redis_url=redis_url,
+        data_dir=str(tmp_path / "data"),
+        rules=str(ROOT / "rules"),
+        allow_private_hosts=["127.0.0.1"],
+        alerts={"console": False},
+    )
+    asyncio.run(run_once(settings, MATCHER, drain_s=30))
+
+    async def alerts() -> list[dict[str, Any]]:
+        store = Store(connect(redis_url))
+        try:
+            return await store.alerts.recent_alerts(10)
+        finally:
+            await store.aclose()
+
+    return [
+        (a["rule"], a["payload"]["url"].rsplit("/", 1)[1], a["stories"], a["articles"])
+        for a in asyncio.run(alerts())
+    ]
+
+
+def test_the_same_feed_twice_gives_the_same_stories_whatever_the_timing(
+    httpserver: HTTPServer, redis_url: str, tmp_path: Path, sync_redis: Any
+) -> None:
+    """Pages answering in the opposite order change nothing: the alert opens on the original
+    (the oldest), its copies join its story, and the counts are the same."""
+    _desk_feed(httpserver, slow_first=False)
+    fast_original = _once(httpserver, redis_url, tmp_path / "a")
+    httpserver.clear()
+    sync_redis.flushall()
+    _desk_feed(httpserver, slow_first=True)
+    slow_original = _once(httpserver, redis_url, tmp_path / "b")
+
+    assert fast_original == slow_original
+    [(rule, opened_on, stories, articles)] = fast_original
+    assert (rule, opened_on) == ("us-china-joint-statement", "0")
+    assert articles == 5 and stories == 3

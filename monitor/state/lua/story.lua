@@ -1,0 +1,49 @@
+-- Assign an article to a story in one atomic step, so near-copies processed at the same time
+-- (two workers, one batch) always meet: the story of the most similar earlier article sharing
+-- an LSH band bucket with Jaccard estimate >= threshold (ties: the smallest article id), else
+-- its own id. An article assigned before keeps its story (replays are idempotent).
+-- KEYS[1] signatures hash.  ARGV: prefix, article id, signature (hex, 16 per hash value),
+--   threshold, ttl_s, then one bucket id per band.
+local prefix, article, sig = ARGV[1], ARGV[2], ARGV[3]
+local threshold, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+local known = redis.call("HGET", KEYS[1], article .. ":story")
+if known then return known end
+
+local seen, candidates = {}, {}
+for i = 6, #ARGV do
+  for _, member in ipairs(redis.call("SMEMBERS", prefix .. ":lsh:" .. (i - 6) .. ":" .. ARGV[i])) do
+    if member ~= article and not seen[member] then
+      seen[member] = true
+      candidates[#candidates + 1] = member
+    end
+  end
+end
+table.sort(candidates)
+
+local n = #sig / 16
+local best, best_sim = nil, -1
+for _, cand in ipairs(candidates) do
+  local other = redis.call("HGET", KEYS[1], cand)
+  if other and #other == #sig then
+    local equal = 0
+    for k = 0, n - 1 do
+      if string.sub(sig, k * 16 + 1, k * 16 + 16) == string.sub(other, k * 16 + 1, k * 16 + 16) then
+        equal = equal + 1
+      end
+    end
+    local sim = equal / n
+    if sim >= threshold and sim > best_sim then
+      best, best_sim = cand, sim
+    end
+  end
+end
+
+local story = article
+if best then story = redis.call("HGET", KEYS[1], best .. ":story") or best end
+redis.call("HSET", KEYS[1], article, sig, article .. ":story", story)
+for i = 6, #ARGV do
+  local key = prefix .. ":lsh:" .. (i - 6) .. ":" .. ARGV[i]
+  redis.call("SADD", key, article)
+  redis.call("EXPIRE", key, ttl)
+end
+return story
