@@ -217,7 +217,7 @@ def test_the_same_feed_twice_gives_the_same_stories_whatever_the_timing(
     slow_original = _once(httpserver, redis_url, tmp_path / "b")
 
     assert fast_original == slow_original
-    [(rule, opened_on, stories, articles)] = [
+    [(_rule, opened_on, stories, articles)] = [
         a for a in fast_original if a[0] == "us-china-joint-statement"
     ]
     assert opened_on == "0"
