@@ -31,10 +31,10 @@ _TERMINATOR = re.compile(
 )
 _AFTER_STOP = re.compile(r"[,;:]")
 _INFINITIVE = re.compile(r"\bto\s+$")
-_FORWARD = ("negated", "hedged")
-_FUTURE = frozenset(
-    {"would", "will"}
-)  # "agreed that the next round would be held"  # kinds whose cue governs the rest of the clause after it
+_FORWARD = ("negated", "hedged")  # kinds whose cue governs the rest of the clause after it
+# Cues that, after an agreement term, report the agreement: "agreed that talks would be held",
+# "affirmed the need to hold talks".
+_FUTURE = frozenset({"would", "will", "need to", "need for"})
 
 
 @dataclass(slots=True)
