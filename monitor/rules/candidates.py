@@ -149,6 +149,10 @@ class EventFinder:
         self.published = published
         self.by_sentence: dict[int, list[Hit]] = defaultdict(list)
         self.vetoed: dict[str, set[int]] = defaultdict(set)  # event -> sentences with a veto
+        self._times: dict[tuple[int, int], list[TimeRef]] = {}
+        self._sentence_tids: dict[int, set[int]] = {}
+        self._questions: dict[int, bool] = {}
+        self._title_hits = [h for h in hits if h.start < doc.title_end]
         self.anchored: dict[str, set[int]] = defaultdict(set)
         self.grouped: dict[str, set[int]] = defaultdict(set)
         for h in hits:
@@ -165,15 +169,13 @@ class EventFinder:
 
     def sentences_for(self, ev: CompiledEvent) -> list[int]:
         """Sentences worth examining: an anchor hit, or (two-sentence events) a group hit
-        right after a sentence, or under a headline, that holds one of the event's terms."""
+        beside an anaphor of the event ("the channel")."""
         out = set(self.anchored.get(ev.name, ()))
         if ev.across_sentences and ev.anaphors:
-            grouped = self.grouped.get(ev.name, set())
-            title_has = any(self.doc.in_title(self.doc.sentences[si].start) for si in grouped)
-            for si in grouped:
-                prev = si - 1
-                if title_has or (prev in grouped and self._same_paragraph(prev, si)):
-                    out.add(si)
+            ids = self.c.anaphor_ids[ev.name]
+            out |= {
+                si for si in self.grouped.get(ev.name, ()) if not self._tids(si).isdisjoint(ids)
+            }
         return sorted(out)
 
     def _same_paragraph(self, a: int, b: int) -> bool:
@@ -181,6 +183,24 @@ class EventFinder:
             return False
         doc = self.doc
         return doc.paragraph_of(doc.sentences[a].start) == doc.paragraph_of(doc.sentences[b].start)
+
+    def viable_patterns(self, ev: CompiledEvent, si: int) -> list[int]:
+        """Patterns that can hold in a sentence: every group present, or (two-sentence events)
+        at most two missing and an anaphor of the event in the sentence. A cheap set test that
+        spares most sentences the clause-by-clause search."""
+        tids = self._tids(si)
+        anaphor = ev.across_sentences and not tids.isdisjoint(self.c.anaphor_ids[ev.name])
+        out = []
+        for p, pattern in enumerate(ev.patterns):
+            missing = sum(1 for g in pattern.groups if g.isdisjoint(tids))
+            if missing == 0 or (missing <= 2 and anaphor):
+                out.append(p)
+        return out
+
+    def _tids(self, si: int) -> set[int]:
+        if si not in self._sentence_tids:
+            self._sentence_tids[si] = {h.tid for h in self.by_sentence.get(si, ())}
+        return self._sentence_tids[si]
 
     def clause_hits(self, si: int) -> list[tuple[Span, list[Hit]]]:
         """Each clause of a sentence with the trigger hits inside it."""
@@ -201,7 +221,8 @@ class EventFinder:
         in_title = clause.start < self.doc.title_end
         if (ev.field == "title" and not in_title) or (ev.field == "body" and in_title):
             return None
-        pseudo = [h for h in self.cue_hits_of(si) if h.tid in self.c.pseudo] if chits else []
+        cjk = any(self.c.terms[h.tid].cjk for h in chits)  # 中将担任: only Han runs misread
+        pseudo = [h for h in self.cue_hits_of(si) if h.tid in self.c.pseudo] if cjk else []
         groups = [
             _longest([h for h in chits if h.tid in g and not _cut_by(h, pseudo)])
             for g in pattern.groups
@@ -232,7 +253,7 @@ class EventFinder:
             return None
         pattern = ev.patterns[p]
         refs: dict[int, list[Hit]] = defaultdict(list)
-        for h in self.cue_hits_of(si):
+        for h in self.by_sentence.get(si, ()):
             if clause.start <= h.start < clause.end:
                 for pp, g in ev.anaphors.get(h.tid, ()):
                     if pp == p:
@@ -273,14 +294,20 @@ class EventFinder:
             out.append((si - 1, self.by_sentence.get(si - 1, [])))
         para = doc.paragraph_of(doc.sentences[si].start)
         before = doc.paragraph_span(para - 1)
-        if para > 1 and doc.question_paragraph(before.start):
+        if para > 1 and self._question(para - 1):
             asked = self._hits_between(before.start, before.end)
             if not any(doc.sentence_of(h.start) in vetoed for h in asked):
                 out.append((si, asked))
-        title = self._hits_between(0, doc.title_end)
+        title = self._title_hits
         if title and not doc.in_title(clause.start) and not self._title_vetoed(event):
             out.append((si, title))  # the headline: the evidence stays the body sentence
         return [(where, hits) for where, hits in out if hits]
+
+    def _question(self, para: int) -> bool:
+        if para not in self._questions:
+            span = self.doc.paragraph_span(para)
+            self._questions[para] = self.doc.question_paragraph(span.start)
+        return self._questions[para]
 
     def _hits_between(self, start: int, end: int) -> list[Hit]:
         first, last = self.doc.sentence_of(start), self.doc.sentence_of(max(start, end - 1))
@@ -424,9 +451,11 @@ class EventFinder:
         mid = min(h.start for h in cand.chosen)
         scopes = {doc.aside_of(cand.clause, h.start) for h in cand.chosen}
         for lo, hi in ((cand.clause.start, cand.clause.end), (sent.start, sent.end)):
+            if (lo, hi) not in self._times:
+                self._times[lo, hi] = time_refs(doc.folded, lo, hi, self.published)
             refs = [
                 r
-                for r in time_refs(doc.folded, lo, hi, self.published)
+                for r in self._times[lo, hi]
                 if r.days_before is not None
                 and doc.aside_of(cand.clause, r.start) in scopes
                 and not self._dates_other_noun(r, cand)
@@ -489,7 +518,7 @@ class EventFinder:
             clause = cand.clause
             anaphor = next(
                 h
-                for h in self.cue_hits_of(cand.si)
+                for h in self.by_sentence.get(cand.si, ())
                 if clause.start <= h.start < clause.end and h.tid in cand.event.anaphors
             )
             first = cand.antecedent[0]

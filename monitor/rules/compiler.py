@@ -142,8 +142,8 @@ class Automaton:
 class Compiled:
     """The whole rule set in matchable form.
 
-    Two automata: `triggers` (list and event terms) scans the whole article; `cues`
-    (qualifier cues, pseudo-cues, anaphors, agreement terms) scans only the few sentences
+    Two automata: `triggers` (list and event terms, anaphors) scans the whole article; `cues`
+    (qualifier cues, pseudo-cues, agreement terms) scans only the few sentences
     that hold a candidate event, so common words like "will" or 将 cost nothing elsewhere.
     """
 
@@ -154,6 +154,7 @@ class Compiled:
     events: dict[str, CompiledEvent] = field(default_factory=dict)
     term_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     group_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    anaphor_ids: dict[str, frozenset[int]] = field(default_factory=dict)
     cues: dict[QualifierKind, frozenset[int]] = field(default_factory=dict)
     cue_kind: dict[int, set[QualifierKind]] = field(default_factory=lambda: defaultdict(set))
     pseudo: frozenset[int] = frozenset()
@@ -215,6 +216,7 @@ class _Builder:
                 c.list_terms[tid].add(name)
         for name, located in self.rs.events.items():
             c.events[name] = self._event(name, located.value)
+            c.anaphor_ids[name] = frozenset(c.events[name].anaphors)
         self._index_events()
         self._cues()
         for rule_id, rule_def in self.rs.rules.items():
@@ -268,7 +270,7 @@ class _Builder:
         `refers_back` nouns ("the report") stand for any group of the antecedent."""
         refs: dict[int, set[tuple[int, int]]] = defaultdict(set)
         for tid in self.expand(refers_back):
-            self.cue_ids.add(tid)
+            self.trigger_ids.add(tid)
             for p, pattern in enumerate(patterns):
                 refs[tid] |= {(p, g) for g in range(len(pattern.groups))}
         for p, pattern in enumerate(patterns):
@@ -285,7 +287,7 @@ class _Builder:
                         phrase = f"{det}{head}" if is_cjk(head) else f"{det} {head}"
                         aid = self.term_id(phrase)
                         refs[aid].add((p, g))
-                        self.cue_ids.add(aid)
+                        self.trigger_ids.add(aid)
         return {tid: frozenset(pairs) for tid, pairs in refs.items()}
 
     def _index_events(self) -> None:

@@ -8,6 +8,7 @@ a denial is not a report of the development.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -24,6 +25,9 @@ from monitor.rules.text import Doc
 _EXCEPT = re.compile(
     r"(?:\bexcept(?:\s+for)?|\bexcluding|\bother than|\bapart from|\bbut not|除了|除)\s*(?:the\s+)?$"
 )
+
+
+_EXCEPT_WORD = re.compile(r"except|excluding|other than|apart from|but not|除")
 
 
 def _is_word_char(ch: str) -> bool:
@@ -122,8 +126,11 @@ class Matcher:
         for name in names:
             ev = self.c.events[name]
             for si in finder.sentences_for(ev):
+                patterns = finder.viable_patterns(ev, si)
+                if not patterns:
+                    continue
                 for clause, chits in finder.clause_hits(si):
-                    for p in range(len(ev.patterns)):
+                    for p in patterns:
                         cand = finder.candidate(ev, p, si, clause, chits)
                         if cand is None:
                             continue
@@ -164,9 +171,15 @@ class Matcher:
     def _lists_at(self, doc: Doc, hits: list[Hit]) -> dict[str, list[int]]:
         """Where each list occurs; a term right after "except" or "other than" does not."""
         lists_at: dict[str, list[int]] = defaultdict(list)
+        excepts = [m.end() for m in _EXCEPT_WORD.finditer(doc.folded)]
         for h in hits:
             names = self.c.list_terms.get(h.tid)
-            if not names or _EXCEPT.search(doc.folded, max(0, h.start - 24), h.start):
+            if not names:
+                continue
+            near = bisect.bisect_left(excepts, h.start - 24) < bisect.bisect_left(
+                excepts, h.start + 1
+            )
+            if near and _EXCEPT.search(doc.folded, max(0, h.start - 24), h.start):
                 continue
             for name in names:
                 lists_at[name].append(h.start)

@@ -123,7 +123,9 @@ def fold(text: str) -> str:
     lowered = text.lower()
     if len(lowered) != len(text):
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    return to_simplified(_HYPHEN.sub(" ", lowered))
+    if "-" in lowered:
+        lowered = _HYPHEN.sub(" ", lowered)
+    return to_simplified(lowered)
 
 
 @dataclass(frozen=True)
@@ -229,17 +231,19 @@ class Doc:
                 Span(m.start(), m.end())
                 for m in _ASIDE.finditer(self.display, clause.start, clause.end)
             ]
-            starts: list[int] = []
-            positions: list[int] = []
-            pos = -1
-            last_aside: Span | None = None
-            for m in _WORD.finditer(self.display, clause.start, clause.end):
-                aside = next((a for a in asides if a.start <= m.start() < a.end), None)
-                if aside is None or aside is not last_aside:
-                    pos += 1  # an aside counts as one word, whatever its length
-                last_aside = aside
-                starts.append(m.start())
-                positions.append(pos)
+            starts = [m.start() for m in _WORD.finditer(self.display, clause.start, clause.end)]
+            positions = list(range(len(starts)))
+            if asides:  # an aside counts as one word, whatever its length
+                positions = []
+                pos, a, last = -1, 0, -1
+                for start in starts:
+                    while a < len(asides) and asides[a].end <= start:
+                        a += 1
+                    inside = a < len(asides) and asides[a].start <= start
+                    if not inside or a != last:
+                        pos += 1
+                    last = a if inside else -1
+                    positions.append(pos)
             self._words[key] = (starts, positions, asides)
         return self._words[key]
 
