@@ -31,6 +31,9 @@ _TERMINATOR = re.compile(
 )
 _AFTER_STOP = re.compile(r"[,;:]")
 _INFINITIVE = re.compile(r"\bto\s+$")
+_FUTURE_TENSE = re.compile(
+    r"\b(?:will|would|shall|next|upcoming|due|scheduled|slated|planned|to be held)\b|将|拟|明年|下月|下周"
+)
 _FORWARD = ("negated", "hedged")  # kinds whose cue governs the rest of the clause after it
 # Cues that, after an agreement term, report the agreement: "agreed that talks would be held",
 # "affirmed the need to hold talks".
@@ -461,7 +464,11 @@ class EventFinder:
                 and not self._dates_other_noun(r, cand)
             ]
             if refs:
-                return min(refs, key=lambda r: abs(r.start - mid))
+                ref = min(refs, key=lambda r: abs(r.start - mid))
+                if _FUTURE_TENSE.search(doc.folded, cand.clause.start, ref.start):
+                    # "would be held in March": the month ahead, not the one behind
+                    return TimeRef(ref.text, ref.start, ref.end, -1, None)
+                return ref
         return None
 
     def _dates_other_noun(self, ref: TimeRef, cand: Candidate) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 
 from monitor.models import MatchResult
 from monitor.rules.matcher import Matcher
@@ -33,12 +35,21 @@ class ExampleOutcome:
     result: MatchResult
 
 
+_DATED = re.compile(r"^@(\d{4}-\d{2}-\d{2})\s+")
+
+
 def split_snippet(text: str) -> tuple[str, str]:
     """One line: body text with no headline. Several lines: headline, then body."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+    lines = [line for line in _DATED.sub("", text.strip()).splitlines() if line.strip()]
     if len(lines) <= 1:
-        return "", text.strip()
+        return "", lines[0].strip() if lines else ""
     return lines[0], "\n".join(lines[1:])
+
+
+def snippet_date(text: str) -> date | None:
+    """`@2026-11-20 ...` dates an example, so news vs background can be shown in one line."""
+    m = _DATED.match(text.strip())
+    return date.fromisoformat(m.group(1)) if m else None
 
 
 def example_cases(matcher: Matcher) -> list[ExampleCase]:
@@ -58,7 +69,7 @@ def example_cases(matcher: Matcher) -> list[ExampleCase]:
 def run_case(matcher: Matcher, case: ExampleCase, ref_year: int | None = None) -> ExampleOutcome:
     """Match one example and judge it."""
     title, body = split_snippet(case.text)
-    result = matcher.match(title, body, ref_year=ref_year)
+    result = matcher.match(title, body, ref_year=ref_year, published=snippet_date(case.text))
     hit = (
         case.target in result.events
         if case.kind == "event"

@@ -21,7 +21,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "called for", "call for", "calling for", "urged", "urges", "urge", "urging", "watch for",
         "hopes", "hope to", "hoped", "hoping", "seek", "seeks", "seeking", "aim to", "aims to",
         "aimed at", "want to", "wants to", "wanted to", "rumor*", "rumour*", "speculat*",
-        "perhaps", "maybe", "would-be", "asked", "asks", "request", "requests", "requested",
+        "perhaps", "maybe", "asked", "asks", "request", "requests", "requested",
         "pushing for", "pressing for", "could see", "envisag*", "envision*", "ought to", "must",
         "need to", "needs to", "has to", "have to", "talk of", "question of", "in favor of",
         "in favour of", "who will", "who would", "who is to", "who might", "reportedly considering", "unconfirmed", "if confirmed", "until",

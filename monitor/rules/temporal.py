@@ -112,7 +112,10 @@ def _month_end(year: int, month: int) -> date:
 def _latest_month(published: date, month: int, year: int | None) -> date:
     if year is None:
         year = published.year if month <= published.month else published.year - 1
-    return min(_month_end(year, month), published)  # "in November", read in November: now
+    if (year, month) == (published.year, published.month):
+        # "in November", read on 20 November: some day this month, on average half-way
+        return published - timedelta(days=(published.day - 1) // 2)
+    return _month_end(year, month)
 
 
 def _latest_day(published: date, month: int, day: int, year: int | None) -> date | None:
