@@ -439,10 +439,12 @@ class EventFinder:
         if "historical" not in cand.pattern.qualifiers:
             return None
         clause = cand.clause
+        scopes = {self.doc.aside_of(clause, h.start) for h in cand.chosen}
         for s, _e, year in past_years(self.doc.folded[clause.start : clause.end], self.ref_year):
             at = clause.start + s
-            if not self._after_relative(span_end, at) and not self.doc.in_aside(clause, at):
-                return VetoReason("historical", year, at, f"a year before {self.ref_year}")
+            if self._after_relative(span_end, at) or self.doc.aside_of(clause, at) not in scopes:
+                continue  # the year of another noun, or of an aside the terms are not in
+            return VetoReason("historical", year, at, f"a year before {self.ref_year}")
         return None
 
     def nearest_time(self, cand: Candidate) -> TimeRef | None:

@@ -98,8 +98,11 @@ _CLAUSE_BREAK = re.compile(
 _ASIDE = re.compile(
     r"\([^()]{1,240}\)|（[^（）]{1,120}）|\s-\s[^-;]{1,200}?\s-\s"
     r"|,\s+(?:a|an|the|who|whom|whose|which|formerly|currently|now|also|himself|herself"
-    r"|according to|including|both|each|along with|together with)\s[^,;]{1,200}(?:,|(?=[.!?]?$))"
-    r"|,\s+(?:held|signed|issued|launched|opened|established|adopted|released|announced)\s"
+    r"|according to|including|both|each|along with|together with)\s[^,;]{1,200},"
+    # an appositive may also close the clause: "..., a step promised in November."
+    r"|,\s+(?:a|an|who|whom|whose|which|according to|including)\s[^,;]{1,200}(?=[.!?]?$)"
+    r"|,\s+(?:held|signed|issued|launched|opened|established|adopted|released|announced|set up"
+    r"|created|installed|agreed|reached)\s"
     r"(?:in|on|at|by|during|last|earlier)\b[^,;]{1,120},"
 )
 
