@@ -13,12 +13,13 @@ from rich.text import Text
 from monitor.console import progress
 from monitor.errors import RuleError
 from monitor.extract.seed_format import iter_text_files, read_article
-from monitor.models import MatchResult
+from monitor.models import Article, MatchResult
 from monitor.rules.evaluate import Score, micro, read_label_set, score, score_developments
 from monitor.rules.examples import run_examples
 from monitor.rules.explain import explain
 from monitor.rules.matcher import Matcher
 from monitor.rules.schema import RuleFile
+from monitor.rules.trace import deciding, leaves
 
 rules_app = typer.Typer(no_args_is_help=True, help="Validate, test, document and evaluate rules.")
 RulesArg = Annotated[Path, typer.Argument(help="rule file or folder")]
@@ -236,5 +237,24 @@ def explain_cmd(
     if not file.exists():
         typer.echo(f"error: no such file: {file}", err=True)
         raise typer.Exit(2)
-    result = m.match_article(read_article(file))
-    _console().print(_explain_id(m, result, rule_id))
+    article = read_article(file)
+    result = m.match_article(article)
+    console = _console()
+    if rule_id in m.c.rules:
+        console.print(_condition_text(m, article, rule_id))
+    console.print(_explain_id(m, result, rule_id))
+
+
+def _condition_text(m: Matcher, article: Article, rule_id: str) -> Text:
+    """The rule's condition with every leaf true/false, the deciding one first."""
+    published = article.published.date() if article.published else None
+    analysis = m.analyse(article.title, article.body, published=published)
+    condition = m.c.rules[rule_id].definition.condition
+    out = Text(f"condition: {condition}\n", style="bold")
+    decided = deciding(m, analysis, rule_id)
+    if decided is not None:
+        out.append(f"  decided by: {decided.text} -> false: {decided.detail}\n", style="red")
+    for leaf in leaves(m, analysis, m.c.rules[rule_id].condition):
+        mark = "true " if leaf.ok else "false"
+        out.append(f"  [{mark}] {leaf.text}: {leaf.detail}\n", style="green" if leaf.ok else "dim")
+    return out

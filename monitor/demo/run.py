@@ -18,6 +18,7 @@ from typing import Any
 from monitor.config import Settings, load_settings
 from monitor.extract.seed_format import iter_text_files, read_article
 from monitor.rules.matcher import Matcher
+from monitor.rules.trace import why_silent
 
 ARTICLES = Path(__file__).parent / "articles"
 OUTLETS = [
@@ -148,12 +149,10 @@ def run_demo(rules: Path | None = None, data_dir: Path | None = None) -> int:
         )
         print("Traps that stayed silent, and why:")
         for path in iter_text_files([settings.archive_path]):
-            result = matcher.match_article(read_article(path))
-            if result.rules:
+            article = read_article(path)
+            published = article.published.date() if article.published else None
+            analysis = matcher.analyse(article.title, article.body, published=published)
+            if analysis.rules:
                 continue
-            reason = next(
-                (f"{v.event} vetoed as {v.qualifier} by {v.cue!r}" for v in result.vetoes),
-                "no development terms together in one clause",
-            )
-            print(f"  - {read_article(path).title[:70]}: {reason}")
+            print(f"  - {article.title[:70]}: {why_silent(matcher, analysis)}")
     return len(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -35,6 +36,17 @@ def _is_word_char(ch: str) -> bool:
     return (ch.isalnum() or ch == "_") and not (
         "\u3040" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
     )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One article's document, events, vetoes, list positions and matching rules."""
+
+    doc: Doc
+    found: dict[str, list[Evidence]]
+    vetoes: list[Veto]
+    lists_at: dict[str, list[int]]
+    rules: list[RuleMatch]
 
 
 class _CueHits(dict[int, list[Hit]]):
@@ -219,18 +231,38 @@ class Matcher:
         """Match one article. `published` (its date) dates time expressions for news vs
         background and anchors `historical` years; without it only explicit years count,
         against `ref_year` (default: this year)."""
+        a = self.analyse(title, body, ref_year=ref_year, published=published)
+        return MatchResult(
+            events={k: tuple(v) for k, v in sorted(a.found.items())},
+            rules=tuple(a.rules),
+            vetoes=tuple(a.vetoes),
+            text=a.doc.display,
+        )
+
+    def analyse(
+        self,
+        title: str,
+        body: str,
+        *,
+        ref_year: int | None = None,
+        published: date | None = None,
+    ) -> Analysis:
+        """Everything `match` computes, kept for explaining a rule's whole condition."""
         doc = Doc.build(title, body)
         year = published.year if published else (ref_year or datetime.now(UTC).year)
         hits = self.scan(self.c.triggers, doc)
         finder = EventFinder(self.c, doc, hits, _CueHits(self, doc), year, published)
         found, vetoes = self._events(finder)
-        rules = self._rules(doc, found, self._lists_at(doc, hits))
-        return MatchResult(
-            events={k: tuple(v) for k, v in sorted(found.items())},
-            rules=tuple(rules),
-            vetoes=tuple(vetoes),
-            text=doc.display,
-        )
+        lists_at = self._lists_at(doc, hits)
+        return Analysis(doc, found, vetoes, lists_at, self._rules(doc, found, lists_at))
+
+    def context_ok(self, a: Analysis, ev: Evidence, node: Event) -> bool:
+        """Whether one evidence satisfies an event node's `with (...)` lists."""
+        return self._in_context(a.doc, ev, node, a.lists_at)
+
+    def context_has(self, a: Analysis, ev: Evidence, name: str) -> bool:
+        """Whether one list occurs in an evidence's context."""
+        return self._context_has(a.doc, ev, a.lists_at, name)
 
     def match_article(self, article: Article) -> MatchResult:
         """Match an Article, dated by its publication date (else the year it was fetched)."""
