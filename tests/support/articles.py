@@ -20,7 +20,7 @@ BODY = [
 REWRITES = [
     "Washington and Beijing signed a joint declaration on AI on Friday, pledging human control over nuclear weapons.",
     "China and the U.S. released a joint statement on Friday on the risks of artificial intelligence in military systems.",
-    "A joint statement issued by the U.S. and Chinese governments on Friday commits both to human control of nuclear arms.",
+    "A joint statement issued by the U.S. and Chinese governments on Friday commits both to human control of nuclear arms and of military AI.",
     "The White House and Beijing adopted a joint statement on AI safety and nuclear command on Friday.",
 ]
 
