@@ -25,6 +25,7 @@ TARGETS = {  # figure -> (comparison, target) from the scale-out issue
     "extraction_f1": (">=", 0.92),
     "rules_1000_vs_10_ratio": ("<=", 2.0),
     "rules_1000_ms_per_1000_words": ("<=", 0.5),
+    "shipped_pack_ms_per_1000_words": ("<=", 2.0),  # the matching issue
     "feed_parse_ms_per_100kb": ("<=", 5.0),
     "poll_unchanged_per_s": (">=", 500),
     "poll_cpu_ms_per_unchanged": ("<=", 1.5),
