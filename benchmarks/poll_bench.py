@@ -70,7 +70,7 @@ async def _bench(port: int, n: int, data: Path, http: dict[str, object]) -> dict
         for i in range(n)
     ]
     settings = load_settings(None, feeds=feeds, data_dir=str(data), redis_url="", log_level="error",
-                             http={"per_host": 200, **http}, service={"feed_alert_after_s": 0})  # fmt: skip
+                             allow_private_hosts=["127.0.0.1"], http={"per_host": 200, **http}, service={"feed_alert_after_s": 0})  # fmt: skip
     async with open_store(settings) as store:
         pipeline = Pipeline.build(settings, store)
         pipeline.publish = True  # the poller role: new items go to the stream

@@ -133,7 +133,6 @@ class Pipeline:
                 feed.url,
                 etag=state.etag,
                 last_modified=state.last_modified,
-                guarded=False,  # feeds are the operator's own choice; article links are not
                 accept="application/rss+xml, application/atom+xml, application/feed+json, "
                 "application/xml;q=0.9, */*;q=0.5",
             )

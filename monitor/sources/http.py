@@ -1,7 +1,7 @@
 """Bounded HTTP fetches: timeouts, size cap, capped redirects, conditional GET, SSRF guard.
 
 Redirects are followed by hand so that every hop passes the SSRF guard and counts
-against the cap. Foreign errors (httpx, OSError) become `FetchError` here.
+against the cap; feeds are guarded like article links. Foreign errors (httpx, OSError) become `FetchError` here.
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import aiohttp
+import httpcore
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 from httpx_aiohttp import AiohttpTransport
 
 from monitor.config import HttpConfig
@@ -133,45 +137,165 @@ def _os_text(e: BaseException) -> str:
 
 
 class SSRFGuard:
-    """Refuses URLs whose host resolves to a non-public address unless allowed in config."""
+    """Refuses non-public addresses unless allowed in config, at the moment of connecting.
+
+    Names are resolved once, by `resolve`, from inside the HTTP transport: the addresses it
+    checked are the addresses the connection uses, so a DNS answer that changes between a
+    check and a connect (rebinding) cannot reach an internal service. TLS still verifies and
+    sends SNI for the name. IPv6 forms that carry an IPv4 address (mapped, IPv4-compatible,
+    NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by that address; Teredo is refused.
+    """
 
     def __init__(self, allowed: list[str], resolver: Resolver = system_resolver) -> None:
         self.hosts = {a.lower() for a in allowed if "/" not in a}
         self.networks = [ipaddress.ip_network(a, strict=False) for a in allowed if "/" in a]
         self.resolver = resolver
 
-    def _allowed_ip(self, ip: IPAddress) -> bool:
-        return ip.is_global or str(ip) in self.hosts or any(ip in n for n in self.networks)
+    def allows(self, ip: IPAddress) -> bool:
+        """Whether a connection to this address is permitted."""
+        if str(ip) in self.hosts or any(ip in n for n in self.networks):
+            return True
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.teredo:
+                return False
+            inner = embedded_ipv4(ip)
+            if inner is not None:
+                return self.allows(inner)
+        return ip.is_global
 
-    async def check(self, url: str) -> None:
-        """Raise `BlockedURLError` unless every address of the URL's host is allowed."""
+    def preflight(self, url: str) -> None:
+        """What can be refused before any lookup: the scheme, a missing host, an IP literal."""
         parts = urlsplit(url)
+        shown = redact_url(url)
         if parts.scheme not in ("http", "https"):
-            raise BlockedURLError(f"refused {url}: scheme {parts.scheme!r} is not http(s)")
+            raise BlockedURLError(f"refused {shown}: scheme {parts.scheme!r} is not http(s)")
         host = (parts.hostname or "").lower()
         if not host:
-            raise BlockedURLError(f"refused {url}: no host")
+            raise BlockedURLError(f"refused {shown}: no host")
         if host in self.hosts:
             return
         try:
-            addresses = [ipaddress.ip_address(host)]
+            ip = ipaddress.ip_address(host.split("%")[0])
         except ValueError:
+            return  # a name: checked when the transport resolves it
+        if not self.allows(ip):
+            raise BlockedURLError(
+                f"refused {shown}: {ip} is not a public address "
+                "(add it to allow_private_hosts to permit)"
+            )
+
+    async def check(self, url: str) -> None:
+        """`preflight`, then resolve the host and check every address (for callers that do
+        not connect through `Fetcher`; the fetcher checks at connect time instead)."""
+        self.preflight(url)
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        await self.resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """Resolve `host` once and return its addresses if every one is allowed."""
+        host = host.lower().strip("[]")
+        try:
+            literal = ipaddress.ip_address(host.split("%")[0])
+        except ValueError:
+            literal = None
+        if literal is not None:
+            if host not in self.hosts and not self.allows(literal):
+                raise BlockedURLError(f"refused {host}: not a public address")
+            return [host]
+        resolved = await self.resolver(host, port)  # OSError: reported as a DNS failure
+        if not resolved:
+            raise socket.gaierror(socket.EAI_NONAME, "no addresses")
+        if host not in self.hosts:
+            for address in resolved:
+                ip = ipaddress.ip_address(address.split("%")[0])
+                if not self.allows(ip):
+                    raise BlockedURLError(
+                        f"refused {host}: it resolves to non-public address {ip} "
+                        "(add it to allow_private_hosts to permit)"
+                    )
+        return list(dict.fromkeys(resolved))
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for, if it is one of the forms that embed one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if int(ip) >> 32 == 0 and int(ip) > 1:  # IPv4-compatible ::a.b.c.d (deprecated)
+        return ipaddress.IPv4Address(int(ip))
+    return None
+
+
+class _GuardedResolver(AbstractResolver):
+    """aiohttp's DNS step, answered by the guard: the checked addresses are the ones used."""
+
+    def __init__(self, guard: SSRFGuard) -> None:
+        self.guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await self.guard.resolve(host, port)
+        return [
+            ResolveResult(hostname=host, host=address, port=port,
+                          family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                          proto=0, flags=socket.AI_NUMERICHOST)
+            for address in addresses
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's connect step, through the guard (the httpcore transport's equivalent)."""
+
+    def __init__(self, guard: SSRFGuard) -> None:
+        self.guard = guard
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        error: Exception | None = None
+        for address in await self.guard.resolve(host, port):
             try:
-                resolved = await self.resolver(host, parts.port or 80)
-            except OSError as exc:
-                raise FetchError(f"cannot resolve {host}: {exc}") from None
-            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolved]
-        for ip in addresses:
-            if not self._allowed_ip(ip):
-                raise BlockedURLError(
-                    f"refused {url}: {host} resolves to non-public address {ip} "
-                    "(add it to allow_private_hosts to permit)"
-                )
+                return await self.inner.connect_tcp(address, port, timeout=timeout,
+                    local_address=local_address, socket_options=socket_options)  # fmt: skip
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error or httpcore.ConnectError(f"no address to connect to for {host}")
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are never fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
 
 
-def _client(cfg: HttpConfig, connections: int) -> httpx.AsyncClient:
+def _client(cfg: HttpConfig, connections: int, guard: SSRFGuard) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    transport = AiohttpTransport(limits=limits) if cfg.transport == "aiohttp" else None
+    transport: httpx.AsyncBaseTransport
+    if cfg.transport == "aiohttp":
+        transport = AiohttpTransport(
+            limits=limits,
+            client=lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+                limit=connections, resolver=_GuardedResolver(guard),
+                ssl=httpx.create_ssl_context(), keepalive_timeout=limits.keepalive_expiry)),
+        )  # fmt: skip
+    else:
+        transport = httpx.AsyncHTTPTransport(limits=limits)
+        transport._pool._network_backend = _GuardedBackend(guard)  # no public hook in httpx
     return httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(
@@ -180,7 +304,7 @@ def _client(cfg: HttpConfig, connections: int) -> httpx.AsyncClient:
             write=cfg.read_timeout,
             pool=cfg.total_timeout,
         ),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        limits=limits,
         follow_redirects=False,
         headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
     )
@@ -203,7 +327,9 @@ class Fetcher:
         self.cfg = cfg
         self.guard = guard
         self.clients = (
-            [client] if client else [_client(cfg, cfg.shard_connections) for _ in range(cfg.shards)]
+            [client]
+            if client
+            else [_client(cfg, cfg.shard_connections, guard) for _ in range(cfg.shards)]
         )
         self.client = self.clients[0]
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -224,20 +350,19 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
-        guarded: bool = True,
         accept: str = "*/*",
     ) -> FetchResult:
         """GET `url` within every limit; raises `FetchError` with a readable reason."""
         try:
             async with asyncio.timeout(self.cfg.total_timeout):
-                return await self._follow(url, etag, last_modified, guarded, accept)
+                return await self._follow(url, etag, last_modified, accept)
         except TimeoutError:
             raise FetchError(
                 f"{url}: no complete response within {self.cfg.total_timeout:g}s (total timeout)"
             ) from None
 
     async def _follow(
-        self, url: str, etag: str | None, last_modified: str | None, guarded: bool, accept: str
+        self, url: str, etag: str | None, last_modified: str | None, accept: str
     ) -> FetchResult:
         headers = {"Accept": accept}
         if etag:
@@ -247,8 +372,7 @@ class Fetcher:
         current = url
         for _hop in range(self.cfg.max_redirects + 1):
             _refuse_credentials(url, current)
-            if guarded:
-                await self.guard.check(current)
+            self.guard.preflight(current)  # names are checked as the connection resolves them
             host = urlsplit(current).netloc
             async with self._hosts[host]:
                 result = await self._one(url, current, headers)
@@ -272,6 +396,8 @@ class Fetcher:
                     )
                 body = await self._read_capped(url, resp)
                 return self._result(url, current, resp, body)
+        except BlockedURLError as exc:  # raised by the guard as the transport resolved the name
+            raise BlockedURLError(f"{redact_url(url)}: {exc.reason}") from None
         except httpx.DecodingError as exc:
             raise FetchError(f"{url}: undecodable content-encoding: {exc}") from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:

@@ -72,6 +72,7 @@ def test_run_once_exits_nonzero_when_every_feed_fails(
     cfg = tmp_path / "monitor.yaml"
     cfg.write_text(
         f"feeds:\n  - url: {httpserver.url_for('/x')}\ndata_dir: state\nlog_format: json\n"
+        "allow_private_hosts: [127.0.0.1]\n"
         f"rules: {ROOT / 'rules'}\n"
     )
 
