@@ -113,7 +113,7 @@ def test_a_name_resolving_to_an_internal_address_is_refused_at_connect(
         finally:
             await fetcher.aclose()
 
-    with pytest.raises(BlockedURLError, match="resolves to non-public address 127.0.0.1"):
+    with pytest.raises(BlockedURLError, match=r"resolves to non-public address 127\.0\.0\.1"):
         asyncio.run(fetch())
     assert internal.hits == []
 
