@@ -1,11 +1,18 @@
 """Start, supervise and stop a private redis-server persisting with AOF under a folder.
 
 Used as the embedded default when `redis_url` is empty, and by the tests (on a free port).
+
+Ownership: the process holding an exclusive lock on `<folder>/owner.lock` owns the server
+(supervises it and stops it on exit). A redis-server left running by an owner that was
+killed (SIGKILL, OOM) is adopted by the next process that takes the lock: supervised by its
+pid and stopped on exit like a child. A process that finds the lock held by a live owner
+uses the server but never stops it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -14,6 +21,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import IO
 
 import redis
 
@@ -40,14 +48,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class RedisServer:
-    """One redis-server child process; unix socket by default, TCP when `port` is given."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+
+class RedisServer:
+    """One redis-server; unix socket by default, TCP when `port` is given."""
+
+    def __init__(
+        self, data_dir: Path, port: int | None = None, password: str | None = None
+    ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None  # an adopted server's process (not our child)
         self.owned = False
+        self.adopted = False
+        self._lock: IO[bytes] | None = None
 
     @property
     def socket_path(self) -> Path:
@@ -57,13 +81,18 @@ class RedisServer:
     @property
     def url(self) -> str:
         """Connection URL for redis-py."""
+        auth = f":{self.password}@" if self.password else ""
         if self.port is not None:
-            return f"redis://127.0.0.1:{self.port}/0"
-        return f"unix://{self.socket_path}?db=0"
+            return f"redis://{auth}127.0.0.1:{self.port}/0"
+        secret = f"&password={self.password}" if self.password else ""
+        return f"unix://{self.socket_path}?db=0{secret}"
+
+    def _client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=2)
 
     def _ping(self) -> bool:
         try:
-            client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+            client = self._client()
             try:
                 return bool(client.ping())
             finally:
@@ -71,15 +100,68 @@ class RedisServer:
         except (redis.RedisError, OSError):
             return False
 
+    def _server_pid(self) -> int | None:
+        """The pid of the redis-server answering on our address (INFO server)."""
+        try:
+            client = self._client()
+            try:
+                return int(client.info("server")["process_id"])
+            finally:
+                client.close()
+        except (redis.RedisError, OSError, KeyError, ValueError):
+            return None
+
+    def _take_lock(self) -> bool:
+        """Become the owner if no live process is; the lock dies with its holder."""
+        if self._lock is not None:
+            return True
+        handle = (self.data_dir / "owner.lock").open("a+b")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock = handle
+        return True
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
     def start(self, timeout: float = 10.0) -> RedisServer:
-        """Start the server, or reuse one another monitor process already runs on this folder."""
+        """Start the server, adopt an orphan, or share one a live owner runs on this folder."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.port is None and len(str(self.socket_path)) > 100:
             raise StateError(f"data_dir path too long for a unix socket: {self.socket_path}")
-        if self.port is None and self.socket_path.exists():
+        if not self._take_lock():
+            return self._share(timeout)
+        self.owned = True
+        if self._ping():
+            pid = self._server_pid()
+            if pid is not None:
+                self.pid, self.adopted = pid, True  # an orphan of a killed owner: ours now
+                return self
+        self._spawn(timeout)
+        return self
+
+    def _share(self, timeout: float) -> RedisServer:
+        """Another live process owns the server: use it, never stop it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             if self._ping():
-                return self  # shared with a running daemon; not ours to stop
-            self.socket_path.unlink()
+                return self
+            time.sleep(0.05)
+        raise StateError(
+            f"the redis-server of {self.data_dir} (owned by another process) does not answer"
+        )
+
+    def _spawn(self, timeout: float) -> None:
+        if self.port is None:
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
         args = [
             redis_server_binary(),
             "--dir", str(self.data_dir),
@@ -91,6 +173,8 @@ class RedisServer:
             "--loglevel", "warning",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
+        if self.password:
+            args += ["--requirepass", self.password]
         if self.port is None:
             args += [
                 "--port",
@@ -103,47 +187,66 @@ class RedisServer:
         else:
             args += ["--port", str(self.port), "--bind", "127.0.0.1"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        self.owned = True
+        self.pid, self.adopted = None, False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise StateError(f"redis-server exited at start; see {self.data_dir / 'redis.log'}")
             if self._ping():
-                return self
+                return
             time.sleep(0.05)
         self.stop()
         raise StateError(f"redis-server did not answer within {timeout}s")
 
     def alive(self) -> bool:
-        """Whether our child process still runs."""
-        return self.proc is not None and self.proc.poll() is None
+        """Whether the server we own (child or adopted) still runs."""
+        if self.proc is not None:
+            return self.proc.poll() is None
+        return self.pid is not None and _pid_alive(self.pid)
 
     def ensure_running(self) -> bool:
-        """Restart the child if it died; True when a restart happened (supervision)."""
-        if self.owned and not self.alive():
-            self.start()
+        """Restart the server if it died, taking ownership if its owner died; True on restart."""
+        if not self.owned:
+            if not self._take_lock():
+                return False
+            self.owned = True  # the owner we shared with is gone: supervise from now on
+            if self._ping():
+                self.pid, self.adopted = self._server_pid(), True
+                return False
+        if not self.alive():
+            self._spawn(10.0)
             return True
         return False
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop our child cleanly (SIGTERM makes redis flush the AOF), then reap it."""
-        if not self.owned or self.proc is None:
+        """Stop the server we own (SIGTERM makes redis flush the AOF), then let go of it."""
+        if not self.owned:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        self.owned = False
-        with contextlib.suppress(FileNotFoundError):
-            if self.port is None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        elif self.pid is not None and _pid_alive(self.pid):
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _pid_alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _pid_alive(self.pid):
+                os.kill(self.pid, signal.SIGKILL)
+        self.proc, self.pid, self.owned, self.adopted = None, None, False, False
+        if self.port is None:
+            with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()
+        self._release_lock()
 
     def kill(self) -> None:
-        """SIGKILL the child (tests: a crash)."""
+        """SIGKILL the server (tests: a crash)."""
         if self.proc is not None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        elif self.pid is not None:
+            os.kill(self.pid, signal.SIGKILL)

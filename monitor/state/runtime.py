@@ -6,11 +6,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
+
 from monitor.config import Settings
 from monitor.errors import StateError
 from monitor.redact import redact_url
 from monitor.state.redis_server import RedisServer
 from monitor.state.store import Store, cluster_safe_prefix, connect
+
+log = structlog.get_logger("state")
 
 
 @asynccontextmanager
@@ -22,6 +26,10 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
         server = RedisServer(settings.data_dir / "redis")
         await asyncio.to_thread(server.start)
         url = server.url
+        if server.adopted:
+            log.warning("embedded_redis_adopted", pid=server.pid, hint="left by a killed run")
+        elif not server.owned:
+            log.info("embedded_redis_shared", hint="another monitor process owns it")
     prefix = cluster_safe_prefix(url, settings.redis_prefix)
     store = Store(connect(url), prefix, settings.seen_ttl_days * 86400.0)
     store.server = server
