@@ -19,6 +19,7 @@ from monitor.state.redis_server import free_port
 from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import LEAD, REWRITES, article
+from tests.support.packs import pack_with_dedup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,18 +36,7 @@ class _Box:
 
 
 def _matcher(tmp_path: Path, dedup: str) -> Matcher:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    text = (ROOT / "rules" / "us-china-ai.yaml").read_text(encoding="utf-8")
-    old = "    dedup: {realert: 24h}\n    examples:\n      match:\n        - |-\n          US and China issue joint statement on AI"
-    assert old in text
-    (rules / "pack.yaml").write_text(
-        text.replace(old, old.replace("{realert: 24h}", dedup)), encoding="utf-8"
-    )
-    (rules / "lists.yaml").write_text(
-        (ROOT / "rules" / "lists" / "common.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    return Matcher.from_path(rules)
+    return pack_with_dedup(tmp_path, "us-china-joint-statement", dedup)
 
 
 async def _run(
