@@ -19,6 +19,7 @@ class FeedEntry:
     published: datetime | None
     source: str
     tags: tuple[str, ...] = ()
+    revision: str = ""  # set when a seen item changed in place: the new version's fingerprint
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ class Delivery:
     outlets: tuple[str, ...] = ()  # every outlet on the alert, in arrival order
     copies: tuple[str, ...] = ()  # those outlets that ran a copy of another's report
     copy_of: str = ""  # this message: a copy of which outlet's report
+    corrected: bool = False  # the alert: an article it rests on was corrected
+    was: str = ""  # a correction: the headline before
+    change: str = ""  # a correction: "corrected" (still reports it) or "withdrawn"
     items: tuple[Delivery, ...] = ()  # a digest: the messages it gathers
 
 

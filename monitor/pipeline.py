@@ -241,14 +241,16 @@ class Pipeline:
             log.warning("feed_bozo", feed=feed.key, reason=parsed.warning)
         by_id = {e.entry_id: e for e in parsed.entries}
         new_ids = await self.store.unseen(feed.key, by_id)
+        todo = [by_id[i] for i in new_ids] + await self._updated_in_place(feed, by_id, new_ids)
         if self.publish:  # workers extract; a re-publish after a crash is harmless (idempotent)
-            await self.store.streams.publish([entry_to_json(by_id[i]) for i in new_ids])
+            await self.store.streams.publish([entry_to_json(e) for e in todo])
             articles: list[Article | None] = []
-            settled = new_ids
+            settled = [e.entry_id for e in todo]
         else:
-            articles, settled = await self._process_entries([by_id[i] for i in new_ids])
+            articles, settled = await self._process_entries(todo)
         await self.store.mark_seen(feed.key, settled)
-        if len(settled) < len(new_ids):  # entries to retry: the next poll must read the feed again
+        await self._remember_versions(feed, by_id, set(settled), {e.entry_id for e in todo})
+        if len(settled) < len(todo):  # entries to retry: the next poll must read the feed again
             result, body_hash = replace(result, etag=None, last_modified=None), ""
         await self._succeeded(feed, result, "ok", parsed.min_interval, body_hash, len(new_ids))
         return PollOutcome(
@@ -257,6 +259,31 @@ class Pipeline:
             new_items=len(new_ids),
             archived=sum(1 for a in articles if a is not None),
             articles=tuple(a for a in articles if a is not None),
+        )
+
+    async def _updated_in_place(
+        self, feed: FeedConfig, by_id: dict[str, FeedEntry], new_ids: list[str]
+    ) -> list[FeedEntry]:
+        """Seen items whose title or summary changed (a correction in place), marked as a
+        revision so they are fetched and archived again and the alerts stage compares them."""
+        if self.alerts is None and not self.publish:
+            return []
+        fresh = set(new_ids)
+        versions = {i: entry_version(e) for i, e in by_id.items() if i not in fresh}
+        changed = await self.store.alerts.changed_items(feed.key, versions)
+        for i in changed:
+            log.info("item_updated", feed=feed.key, url=by_id[i].link)
+        return [replace(by_id[i], revision=versions[i]) for i in changed]
+
+    async def _remember_versions(
+        self, feed: FeedConfig, by_id: dict[str, FeedEntry], settled: set[str], todo: set[str]
+    ) -> None:
+        """Record each item's version, except those still to retry (so they come back)."""
+        if self.alerts is None and not self.publish:
+            return
+        versions = {i: entry_version(e) for i, e in by_id.items() if i in settled or i not in todo}
+        await self.store.alerts.remember_items(
+            feed.key, versions, self.settings.seen_ttl_days * 86400
         )
 
     async def _succeeded(
@@ -353,6 +380,7 @@ class Pipeline:
         `ready`: collect the article for the batch's alerts stage instead of alerting now.
         """
         key = entry.canonical_url or entry.entry_id
+        key = f"{key}#v{entry.revision}" if entry.revision else key  # a revision is a new file
         structlog.contextvars.bind_contextvars(
             cid=short_hash(key)
         )  # follows the article through every stage
@@ -497,6 +525,11 @@ class Pipeline:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
+
+
+def entry_version(entry: FeedEntry) -> str:
+    """A fingerprint of what a feed says about an item (title and summary)."""
+    return short_hash(f"{entry.title}\n{entry.summary}")
 
 
 def entry_to_json(entry: FeedEntry) -> dict[str, Any]:

@@ -69,6 +69,9 @@ def to_delivery(
         outlets=tuple(alert.get("outlet_names", ())),
         copies=tuple(alert.get("copies", ())),
         copy_of=entry.copy_of if payload is None else "",
+        corrected=alert.get("corrected") == "1",
+        was=p.get("was", ""),
+        change=p.get("change", ""),
     )
 
 

@@ -15,7 +15,7 @@ import structlog
 from monitor import metrics
 from monitor.alerts.stories import StoryIndex
 from monitor.models import Article, Evidence, MatchResult, RuleMatch, RulePolicy
-from monitor.state.alerts import AlertState, Decision
+from monitor.state.alerts import AlertState, ArticleRecord, Decision
 from monitor.state.keys import short_hash
 from monitor.urls import domain_of
 
@@ -48,6 +48,14 @@ def why_line(ev: Evidence) -> str:
     return f"{ev.event}: {terms} in one clause of the {ev.field}; no hedge, denial, plan or history cue near them"
 
 
+def best_evidence(match: RuleMatch | None) -> Evidence | None:
+    """The evidence to quote: the first matching body sentence (it carries the dateline and
+    the attribution), the headline only when the body has none."""
+    if match is None or not match.evidence:
+        return None
+    return next((e for e in match.evidence if e.field == "body"), match.evidence[0])
+
+
 _LEADING_TIME = re.compile(
     r"\s+(?:on|late|early|this|last)\s+\w+(?:\s+\w+)?$|\s+(?:today|yesterday|tonight)$",
     re.IGNORECASE,
@@ -67,11 +75,11 @@ def disputer(ev: Evidence | None, fallback: str) -> str:
 
 
 def payload_for(
-    article: Article, match: RuleMatch, rule: RulePolicy, target: RulePolicy | None = None
+    article: Article, match: RuleMatch | None, rule: RulePolicy, target: RulePolicy | None = None
 ) -> dict[str, Any]:
     """What every message about this article needs, frozen at decision time (`target`: the
     rule a walk-back disputes)."""
-    ev = match.evidence[0] if match.evidence else None
+    ev = best_evidence(match)
     extra = {} if target is None else {
         "disputer": disputer(ev, article.source or outlet(article)), "disputes": target.title,
     }  # fmt: skip
@@ -130,9 +138,18 @@ class AlertEngine:
         story = await self.stories.assign(aid, article.text)
         result = self.match(article)
         processed = Processed(aid, story, result)
-        for match in self._without_disputed(result):
+        matches = {m.rule: m for m in self._without_disputed(result)}
+        revised = await self._revisions(article, aid, story, content)
+        for rule_id, record in revised.items():
+            decision = await self._revise(article, aid, content, rule_id, record, matches)
+            processed.decisions.append((rule_id, decision))
+            log.info("alert_revision", rule=rule_id, alert=decision.alert_id,
+                     action=decision.action, article=aid)  # fmt: skip
+        for match in matches.values():
+            if match.rule in revised:
+                continue
             rule = self.policies[match.rule]
-            decision = await self._decide(article, aid, story, match, rule)
+            decision = await self._decide(article, aid, story, match, rule, content)
             processed.decisions.append((match.rule, decision))
             metrics.RULE_MATCHES.labels(rule=match.rule).inc()
             metrics.ALERT_DECISIONS.labels(action=decision.action).inc()
@@ -156,12 +173,67 @@ class AlertEngine:
                 log.info("suppressed_by_walkback", rule=match.rule)
         return [m for m in result.rules if m.rule not in disputed]
 
+    async def _revisions(
+        self, article: Article, aid: str, story: str, content: str
+    ) -> dict[str, ArticleRecord]:
+        """The alerts this article revises, by rule: its own earlier version (same URL, new
+        text), or, for a re-issue marked as corrected, the alerts its outlet's story joined."""
+        prior = await self.state.article_record(aid)
+        changed = {r: rec for r, rec in prior.items() if rec.content and rec.content != content}
+        if changed or prior or not is_corrected_reissue(article):
+            return changed
+        found: dict[str, ArticleRecord] = {}
+        for alert_id in await self.state.story_alerts(story):
+            alert = await self.state.alert(alert_id)
+            if (
+                alert
+                and outlet(article) in alert["source_names"]
+                and alert["rule"] in self.policies
+            ):
+                found[str(alert["rule"])] = ArticleRecord(alert_id, "", "", "")
+        return found
+
+    async def _revise(
+        self,
+        article: Article,
+        aid: str,
+        content: str,
+        rule_id: str,
+        before: ArticleRecord,
+        matches: dict[str, RuleMatch],
+    ) -> Decision:
+        """A Correction in the alert's thread when the development reads differently now
+        (other evidence, another headline, or no longer reported); else only the record."""
+        rule = self.policies.get(rule_id)
+        match = matches.get(rule_id)
+        ev = best_evidence(match)
+        sentence = ev.sentence if ev is not None else ""
+        notify = match is None or sentence != before.evidence or article.title != before.headline
+        if rule is None or match is None:
+            payload = payload_for(article, None, rule or _UNKNOWN)
+            title = rule.title if rule else rule_id
+            payload.update(evidence=_first_sentence(article), why=f"no longer reports: {title}")
+        else:
+            payload = payload_for(article, match, rule)
+        payload.update(was=before.headline, change="withdrawn" if match is None else "corrected")
+        return await self.state.correct(
+            alert_id=before.alert_id, article_id=aid,
+            record=(rule_id, content, sentence, article.title), payload=payload,
+            sinks=self.sinks, withdrawn=match is None, notify=notify, now=self.clock(),
+        )  # fmt: skip
+
     def _group(self, rule: RulePolicy, article: Article, story: str) -> str:
         values = {"story": story, "source": outlet(article), "feed": article.feed}
         return "|".join(f"{k}={values.get(k, '')}" for k in rule.group_by)
 
     async def _decide(
-        self, article: Article, aid: str, story: str, match: RuleMatch, rule: RulePolicy
+        self,
+        article: Article,
+        aid: str,
+        story: str,
+        match: RuleMatch,
+        rule: RulePolicy,
+        content: str = "",
     ) -> Decision:
         target = self.policies[rule.follows] if rule.follows else rule
         now = self.clock()
@@ -184,7 +256,37 @@ class AlertEngine:
             due=due,
             due_email=digest_end or due,
             digest_key=f"{target.id}:{int(digest_end)}" if digest_end else "",
+            record=(
+                rule.id,
+                content,
+                ev.sentence if (ev := best_evidence(match)) else "",
+                article.title,
+            ),
         )
+
+
+_UNKNOWN = RulePolicy(id="", title="", severity="info", condition="", realert_s=0.0)
+_CORRECTED = re.compile(
+    r"^\W*(?:corrected|correction|refiled?|clarification|clarified)\b"
+    r"|\((?:corrected|refiled?)\)"
+    r"|\b(?:this|the) (?:story|article|report) (?:has been|was) (?:corrected|updated to correct)"
+    r"|\ban earlier version of this (?:story|article|report)\b",
+    re.IGNORECASE,
+)
+
+
+def is_corrected_reissue(article: Article) -> bool:
+    """Whether the outlet marks this as a corrected version ("CORRECTED: ...", "An earlier
+    version of this story ...")."""
+    return bool(_CORRECTED.search(article.title)) or any(
+        _CORRECTED.search(p) for p in article.paragraphs[-3:] + article.paragraphs[:1]
+    )
+
+
+def _first_sentence(article: Article) -> str:
+    """The first sentence of the body (the headline when there is no body)."""
+    text = article.paragraphs[0] if article.paragraphs else article.title
+    return re.split(r"(?<=[.!?。])\s+", text, maxsplit=1)[0][:500]
 
 
 def quiet_until(now: float, window: tuple[int, int] | None) -> float:

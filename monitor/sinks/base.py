@@ -55,6 +55,10 @@ def lead_label(d: Delivery) -> str:
     """What a message is, in the words the desk uses."""
     if d.kind == "correction":
         return disputed_label(d)
+    if d.kind == "revision":
+        return f"Correction from {d.source}" + (
+            " (no longer reports it)" if d.change == "withdrawn" else ""
+        )
     if d.kind == "followup" and d.copy_of:
         return f"{d.copy_of} copy via {d.source}"
     return {"alert": "New development", "followup": "Also reported"}.get(d.kind, "Notice")

@@ -64,7 +64,8 @@ class EmailSink:
         lead = lead_label(d) + (f" ({d.disputes})" if d.disputes else "")
         text = (
             f"{lead}: {d.headline}\n{d.source} · {d.published or 'time unknown'}\n{d.url}\n\n"
-            f"Evidence: {d.evidence}\nWhy: {d.why}\nSources so far: {sources_line(d)}\n"
+            + (f"Was: {d.was}\n" if d.was else "")
+            + f"Evidence: {d.evidence}\nWhy: {d.why}\nSources so far: {sources_line(d)}\n"
             + (f"Outlets: {outlets_line(d)}\n" if len(d.outlets) > 1 else "")
         )
         evidence = html.escape(d.evidence)

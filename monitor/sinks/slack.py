@@ -58,6 +58,7 @@ def bold_terms(sentence: str, terms: tuple[str, ...]) -> str:
 def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
     """Block Kit for an alert (within Slack's text and block limits)."""
     flag = f"⚠️ {disputed_label(d).replace('Disputed', 'DISPUTED', 1)} · " if d.disputed else ""
+    flag += "✏️ CORRECTED · " if d.corrected else ""
     header = _cut(f"{flag}{severity_badge(d.severity)} {d.rule_title}", MAX_HEADER)
     link = (
         f"*<{d.url}|{_esc(d.headline)}>*" if d.url.startswith("http") else f"*{_esc(d.headline)}*"
@@ -77,11 +78,14 @@ def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
 def reply_blocks(d: Delivery) -> list[dict[str, Any]]:
     """Block Kit for a follow-up or correction in the alert's thread."""
     lead = f"*{_esc(lead_label(d))}:*"
-    lead = f"⚠️ {lead}" if d.kind == "correction" else lead
+    lead = {"correction": f"⚠️ {lead}", "revision": f"✏️ {lead}"}.get(d.kind, lead)
     link = f"<{d.url}|{_esc(d.headline)}>" if d.url.startswith("http") else _esc(d.headline)
     quote = "> " + bold_terms(d.evidence, d.terms)
     if d.kind == "correction" and d.disputes:
         quote = f"Disputes: {_esc(d.disputes)}\n{quote}"
+    if d.kind == "revision":
+        now = f"No longer reports: {_esc(d.rule_title)}" if d.change == "withdrawn" else quote
+        quote = f"Was: {_esc(d.was)}\n{now}" if d.was else now
     return [
         {
             "type": "section",

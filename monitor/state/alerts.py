@@ -11,7 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from monitor.state.calls import redis_call
-from monitor.state.keys import Keys
+from monitor.state.keys import Keys, short_hash
 
 
 def _lua(name: str) -> str:
@@ -24,6 +24,16 @@ class Decision:
 
     alert_id: str
     action: str  # open | held | followup | attached | duplicate | correction | no_parent
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What an article said when it joined an alert for one rule."""
+
+    alert_id: str
+    content: str
+    evidence: str
+    headline: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class AlertState:
         self._enqueue = client.register_script(_lua("enqueue.lua"))
         self._sink_up = client.register_script(_lua("sink_up.lua"))
         self._story = client.register_script(_lua("story.lua"))
+        self._correct = client.register_script(_lua("correct.lua"))
 
     async def _call(self, what: str, coro: Any) -> Any:
         return await redis_call(what, coro)
@@ -136,11 +147,13 @@ class AlertState:
         due: float | None = None,
         due_email: float | None = None,
         digest_key: str = "",
+        record: tuple[str, str, str, str] = ("", "", "", ""),
     ) -> Decision:
         """Open, hold, release or follow up an alert, and enqueue its messages atomically.
 
         `due`: when messages may go (quiet hours); `due_email` and `digest_key`: email
         messages of digest rules wait for the period's end and are indexed to go out as one.
+        `record`: (matched rule, content hash, evidence, headline) kept for later revisions.
         """
         now = time.time() if now is None else now
         due = now if due is None else due
@@ -154,11 +167,77 @@ class AlertState:
                     min_sources, json.dumps(payload, ensure_ascii=False), rule, group,
                     ",".join(sinks), "1" if correction else "0", due, due_email,
                     self.keys.digest(digest_key) if digest_key else "",
-                    str(payload.get("disputer", "")),
+                    str(payload.get("disputer", "")), *record,
                 ],
             ),
         )  # fmt: skip
         return Decision(str(result[0]), str(result[1]))
+
+    async def article_record(self, article_id: str) -> dict[str, ArticleRecord]:
+        """Per matched rule, the alert this article joined and what it said then."""
+        raw = await self._call("read article", self.r.hgetall(self.keys.article_record(article_id)))
+        return {
+            str(rule): ArticleRecord(
+                str(alert), raw.get(f"{rule}:content", ""), raw.get(f"{rule}:evidence", ""),
+                raw.get(f"{rule}:headline", ""),
+            )
+            for rule, alert in raw.items()
+            if ":" not in str(rule)
+        }  # fmt: skip
+
+    async def story_alerts(self, story: str) -> list[str]:
+        """Alerts that articles of this story joined."""
+        return sorted(
+            await self._call("read story", self.r.smembers(self.keys.story_alerts(story)))
+        )
+
+    async def correct(
+        self,
+        *,
+        alert_id: str,
+        article_id: str,
+        record: tuple[str, str, str, str],
+        payload: dict[str, Any],
+        sinks: list[str],
+        withdrawn: bool,
+        notify: bool,
+        now: float | None = None,
+    ) -> Decision:
+        """Record a revision of an article and, if it matters, queue a Correction (correct.lua)."""
+        now = time.time() if now is None else now
+        action = await self._call(
+            "correct alert",
+            self._correct(
+                keys=[self.keys.outbox_due()],
+                args=[
+                    self.keys.prefix, now, alert_id, article_id, *record,
+                    json.dumps(payload, ensure_ascii=False), ",".join(sinks),
+                    "1" if withdrawn else "0", "1" if notify else "0",
+                ],
+            ),
+        )  # fmt: skip
+        return Decision(alert_id, str(action))
+
+    async def changed_items(self, feed: str, versions: dict[str, str]) -> list[str]:
+        """Entry ids whose fingerprint differs from the one recorded (updated in place)."""
+        if not versions:
+            return []
+        ids = list(versions)
+        known = await self._call(
+            "read versions",
+            self.r.hmget(self.keys.item_versions(feed), [short_hash(i) for i in ids]),
+        )
+        return [i for i, old in zip(ids, known, strict=True) if old and old != versions[i]]
+
+    async def remember_items(self, feed: str, versions: dict[str, str], ttl_s: int) -> None:
+        """Record the fingerprints of a feed's items as last seen."""
+        if not versions:
+            return
+        key = self.keys.item_versions(feed)
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={short_hash(i): v for i, v in versions.items()})
+            pipe.expire(key, ttl_s)
+            await self._call("record versions", pipe.execute())
 
     async def enqueue(
         self,

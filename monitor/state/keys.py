@@ -69,6 +69,22 @@ class Keys:
         """Sorted set: alert id -> opened (epoch s), for `alerts list`. Permanent."""
         return f"{self.prefix}:alerts"
 
+    def article_record(self, article_id: str) -> str:
+        """Hash: per matched rule, the alert an article joined and what it said then
+        (`<rule>`, `<rule>:content`, `<rule>:evidence`, `<rule>:headline`), so a revision of
+        the article can be compared. Permanent, like the alert. Built by decide.lua too."""
+        return f"{self.prefix}:article:{article_id}"
+
+    def story_alerts(self, story: str) -> str:
+        """Set: alerts a story's articles joined (a corrected re-issue finds its alert).
+        Permanent. Built by decide.lua too."""
+        return f"{self.prefix}:story:{story}:alerts"
+
+    def item_versions(self, feed_key: str) -> str:
+        """Hash: feed entry id hash -> fingerprint of its title and summary, to notice an item
+        updated in place. Expires with the seen TTL, refreshed on each changed poll."""
+        return f"{self.prefix}:versions:{short_hash(feed_key)}"
+
     def outbox(self, entry: str) -> str:
         """Hash: one message for one sink (payload, kind, attempts, claims, status, receipt).
         Kept after delivery: it is the idempotency record."""

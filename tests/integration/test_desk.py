@@ -20,6 +20,7 @@ from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import BODY, LEAD, REWRITES, article
 from tests.support.builders import article_page, rss
+from tests.support.packs import pack_with_dedup
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHER = Matcher.from_path(ROOT / "rules")
@@ -93,31 +94,20 @@ def test_denials_by_either_government_dispute_the_alert_and_never_count(
     ]
     assert len(top) == 1 and len(replies) == 2
     first, second = (str(r["blocks"]) for r in replies)
-    assert "Disputed by White House:" in first
+    assert "Disputed by The White House:" in first
     assert "Disputes: US–China AI hotline or crisis channel established" in first
-    assert "Disputed by China" in second  # the actor of the evidence sentence
+    assert "Disputed by China's defense ministry:" in second  # the actor of the body sentence
     header = top[0]["blocks"][0]["text"]["text"]
-    assert header.startswith("⚠️ DISPUTED by China") and ", White House · " in header
+    assert header.startswith("⚠️ DISPUTED by China") and ", The White House · " in header
     assert '*Sources:* 1 independent report"' in str(top[0]["blocks"]).replace("'", '"')
     alert = _alert(redis_url, done[0].decisions[0][1].alert_id)
     assert alert["sources"] == 1 and alert["source_names"] == ["wire.example"]
 
 
 def _pack_with_min_sources(tmp_path: Path, n: int) -> Matcher:
-    """The real pack with `min_sources: n` on the joint-statement rule."""
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    text = (ROOT / "rules" / "us-china-ai.yaml").read_text(encoding="utf-8")
-    marker = '    route: {slack: "#us-china-ai"}\n    dedup: {realert: 24h}\n'
-    assert text.count(marker) >= 1
-    (rules / "pack.yaml").write_text(
-        text.replace(marker, marker.replace("realert: 24h", f"realert: 24h, min_sources: {n}"), 1),
-        encoding="utf-8",
+    return pack_with_dedup(
+        tmp_path, "us-china-joint-statement", f"{{realert: 24h, min_sources: {n}}}"
     )
-    (rules / "lists.yaml").write_text(
-        (ROOT / "rules" / "lists" / "common.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    return Matcher.from_path(rules)
 
 
 def test_a_verbatim_copy_does_not_satisfy_min_sources(redis_url: str, tmp_path: Path) -> None:
@@ -222,3 +212,91 @@ def test_the_same_feed_twice_gives_the_same_stories_whatever_the_timing(
     ]
     assert opened_on == "0"
     assert articles == 5 and stories == 3
+
+
+STATEMENT = "US and China issue joint statement on AI"
+WRONG = (
+    "The United States and China issued separate readouts on artificial intelligence on Friday "
+    "rather than a joint statement, officials said."
+)
+
+
+def _slack_settings(
+    httpserver: HTTPServer, redis_url: str, tmp_path: Path, slack: SlackAPI
+) -> Settings:
+    return load_settings(
+        None,
+        feeds=[{"url": httpserver.url_for("/feed.xml"), "name": "wire"}],
+        redis_url=redis_url,
+        data_dir=str(tmp_path / "data"),
+        rules=str(ROOT / "rules"),
+        allow_private_hosts=["127.0.0.1"],
+        slack={"token": "xoxb-test", "channel": "#alerts", "api_url": slack.url},
+        alerts={"console": False, "retry_base": 0.05, "retry_max": 0.2},
+    )
+
+
+def _serve_item(httpserver: HTTPServer, title: str, paragraphs: list[str]) -> None:
+    httpserver.clear()
+    httpserver.expect_request("/news/1").respond_with_data(
+        article_page(title, paragraphs), content_type="text/html; charset=utf-8"
+    )
+    link = httpserver.url_for("/news/1")
+    feed = rss([{"title": title, "link": link, "guid": "wire-1", "summary": paragraphs[0]}])
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed, content_type="application/rss+xml"
+    )
+
+
+def test_an_item_corrected_in_place_posts_a_correction_in_the_thread(
+    httpserver: HTTPServer, redis_url: str, tmp_path: Path
+) -> None:
+    """Same guid, a CORRECTED headline and new text that no longer reports the statement: the
+    next poll re-reads it and says so in the alert's thread; the parent is flagged."""
+    with SlackAPI() as slack:
+        settings = _slack_settings(httpserver, redis_url, tmp_path, slack)
+        _serve_item(httpserver, STATEMENT, [LEAD, *BODY])
+        asyncio.run(run_once(settings, MATCHER, drain_s=30))
+        before = slack.posted("#us-china-ai")
+        _serve_item(httpserver, "CORRECTED: US and China issue separate AI readouts", [WRONG])
+        asyncio.run(run_once(settings, MATCHER, drain_s=30))
+        after = slack.posted("#us-china-ai")
+
+    [alert] = [m for m in before if "US and China issue a joint statement:" in m["text"]]
+    replies = [m for m in after if m.get("thread_ts") == alert["ts"]]
+    [correction] = [r for r in replies if "Correction from" in r["text"]]
+    text = str(correction["blocks"])
+    assert "(no longer reports it)" in text
+    assert "Was: US and China issue joint statement on AI" in text
+    assert "No longer reports: US and China issue a joint statement" in text
+    [parent] = [m for m in after if m["ts"] == alert["ts"]]
+    assert "✏️ CORRECTED · " in parent["blocks"][0]["text"]["text"]
+
+
+def test_a_corrected_reissue_at_a_new_url_posts_a_correction(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The same outlet re-issues its story as CORRECTED at a new URL: a Correction in the
+    thread (not a silent extra article, not a new source); a second replay adds nothing."""
+    first = article(0, "wire.example", STATEMENT, [LEAD, *BODY])
+    fixed = article(
+        1, "wire.example", f"CORRECTED: {STATEMENT}",
+        [LEAD.replace("on Friday", "on Thursday"), *BODY,
+         "This story has been corrected to show the statement was issued on Thursday."],
+    )  # fmt: skip
+    folder = _write(tmp_path / "in", [first, fixed])
+    with SlackAPI() as slack:
+        settings = _settings(redis_url, tmp_path, slack)
+        done = asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        again = asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        msgs = slack.posted("#us-china-ai")
+
+    rule = "us-china-joint-statement"
+    assert [d.action for p in done for r, d in p.decisions if r == rule] == ["open", "revised"]
+    assert {d.action for p in again for r, d in p.decisions if r == rule} <= {"duplicate"}
+    [alert] = [m for m in msgs if "US and China issue a joint statement:" in m["text"]]
+    [correction] = [m for m in msgs if m.get("thread_ts") == alert["ts"]]
+    assert "Correction from wire.example:" in str(correction["blocks"])
+    assert "on Thursday, committing both governments" in str(correction["blocks"])
+    assert "✏️ CORRECTED · " in alert["blocks"][0]["text"]["text"]
+    assert '*Sources:* 1 independent report"' in str(alert["blocks"]).replace("'", '"')

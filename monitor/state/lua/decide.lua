@@ -4,13 +4,16 @@
 -- ARGV: prefix, now, window_s, new_alert_id, article_id, source, story_id, min_sources,
 --       payload (json), rule, group, sinks (comma separated), follows_only ("1": correction),
 --       due (quiet hours), due_email (digest period end), digest index key ("" if none),
---       disputer (a walk-back: who disputes; kept in the alert's :disputers set)
+--       disputer (a walk-back: who disputes; kept in the alert's :disputers set),
+--       matched rule id, content hash, evidence sentence, headline (the article's record, so a
+--       later revision of the article can be compared with what was alerted)
 local prefix, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local new_id, article, source, story = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local min_sources, payload, rule, group = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
 local sinks, correction = ARGV[12], ARGV[13] == "1"
 local due, due_email, digest = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16]
 local disputer = ARGV[17] or ""
+local matched, content, evidence, headline = ARGV[18], ARGV[19], ARGV[20], ARGV[21]
 
 local function enqueue(key, kind, alert_id, parent, copy_of)
   for sink in string.gmatch(sinks, "[^,]+") do
@@ -51,6 +54,11 @@ end
 local akey = prefix .. ":alert:" .. alert_id
 if redis.call("SADD", akey .. ":articles", article) == 0 then
   return {alert_id, "duplicate"}
+end
+if matched and matched ~= "" then
+  redis.call("HSET", prefix .. ":article:" .. article, matched, alert_id, matched .. ":content", content,
+    matched .. ":evidence", evidence, matched .. ":headline", headline)
+  redis.call("SADD", prefix .. ":story:" .. story .. ":alerts", alert_id)
 end
 if correction then
   redis.call("HSET", akey, "disputed", 1)
