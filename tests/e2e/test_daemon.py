@@ -13,9 +13,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from monitor.rules.matcher import Matcher
 from monitor.state.redis_server import RedisServer, free_port
 from monitor.testing.slack_api import SlackAPI
-from tests.support.articles import LEAD, REWRITES
+from tests.support.articles import LEAD, REWRITES, article
 from tests.support.builders import article_page, rss
 from tests.support.daemon import ROOT, DaemonProcess
 
@@ -173,14 +174,18 @@ def test_sigterm_mid_burst_loses_nothing_and_resumes(
     with SlackAPI() as slack:
         slack.fail(100, status=200, hang_s=0.7, record_first=True)  # Slack is slow today
         cfg = _config(tmp_path, httpserver.url_for("/feed.xml"), own_redis, slack, port)
-        feed.publish("wire.example", "US and China issue joint statement on AI", [LEAD])
-        for n, text in enumerate(REWRITES):
-            feed.publish(f"outlet{n}.example", "Joint statement", [text])
-        for outlet, (title, paragraphs) in zip(
+        docs = [("wire.example", "US and China issue joint statement on AI", [LEAD])]
+        docs += [(f"outlet{n}.example", "Joint statement", [t]) for n, t in enumerate(REWRITES)]
+        docs += [(o, title, list(paragraphs)) for o, (title, paragraphs) in zip(
             ("a.example", "b.example", "c.example"), (HOTLINE, DIALOGUE, COUNTERPART), strict=True
-        ):
+        )]  # fmt: skip
+        for outlet, title, paragraphs in docs:
             feed.publish(outlet, title, paragraphs)
-        expected = 1 + len(REWRITES) + 3
+        pack = Matcher.from_path(ROOT / "rules")  # one message per (article, rule it matches)
+        expected = sum(
+            len(pack.match_article(article(n, o, t, p)).rules) for n, (o, t, p) in enumerate(docs)
+        )
+        assert expected >= 6
 
         first = DaemonProcess(cfg)
         try:
