@@ -14,7 +14,7 @@ LEAD = (
 )
 BODY = [
     "The statement was released after two days of talks in Beijing between senior officials.",
-    "Both sides said they would hold regular consultations on military uses of AI and exchange points of contact.",
+    "Both sides said they would stay in contact on military uses of AI and exchange points of contact.",
     "Officials described the text as modest but the first of its kind between the two powers.",
 ]
 REWRITES = [
