@@ -158,15 +158,19 @@ class EventFinder:
         self._title_hits = [h for h in hits if h.start < doc.title_end]
         self.anchored: dict[str, set[int]] = defaultdict(set)
         self.grouped: dict[str, set[int]] = defaultdict(set)
-        for h in hits:
-            si = doc.sentence_of(h.start)
-            if si < 0:
-                continue
-            self.by_sentence[si].append(h)
-            for name in c.term_events.get(h.tid, ()):
-                self.anchored[name].add(si)
-            for name in c.group_events.get(h.tid, ()):
-                self.grouped[name].add(si)
+        sentences, si = doc.sentences, 0
+        for h in hits:  # in text order: walk the sentences alongside
+            while si < len(sentences) and sentences[si].end <= h.start:
+                si += 1
+            if si < len(sentences) and sentences[si].start <= h.start:
+                self.by_sentence[si].append(h)
+        for si, sentence_hits in self.by_sentence.items():
+            tids = self._sentence_tids[si] = {h.tid for h in sentence_hits}
+            for tid in tids:
+                for name in c.term_events.get(tid, ()):
+                    self.anchored[name].add(si)
+                for name in c.group_events.get(tid, ()):
+                    self.grouped[name].add(si)
 
     # -- candidate sentences ----------------------------------------------------------------
 

@@ -36,6 +36,7 @@ def test_one_down_alert_then_one_recovery(
     settings = load_settings(
         None,
         feeds=[{"url": httpserver.url_for("/feed"), "name": "flaky"}],
+        allow_private_hosts=["127.0.0.1", "localhost"],  # feed URLs are guarded too
         redis_url=redis_url,
         data_dir=str(tmp_path / "data"),
         rules=str(ROOT / "rules"),
@@ -65,6 +66,7 @@ def test_status_shows_feeds_outbox_and_alerts(
     cfg = tmp_path / "monitor.yaml"
     cfg.write_text(
         f"feeds:\n  - {{url: '{httpserver.url_for('/bad')}', name: bad}}\nredis_url: {redis_url}\nrules: {ROOT / 'rules'}\ndata_dir: {tmp_path}\n"
+        "allow_private_hosts: [127.0.0.1, localhost]\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     subprocess.run(
