@@ -117,11 +117,18 @@ def replay(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="print alerts as JSON lines; send and store nothing")
     ] = False,
+    clock: Annotated[
+        str,
+        typer.Option(
+            help="'published': each article at its sidecar's publication time, in that order; "
+            "'now': the wall clock, in the order given; or a fixed ISO time"
+        ),
+    ] = "published",
 ) -> None:
-    """Feed archived articles through matching, dedup and delivery as if they had just arrived."""
+    """Feed archived articles through matching, dedup and delivery as if they arrived then."""
     from monitor.cli_alerts import replay_cmd
 
-    replay_cmd(_settings(config), paths, dry_run)
+    replay_cmd(_settings(config), paths, dry_run, clock)
 
 
 def _register() -> None:

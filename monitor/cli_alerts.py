@@ -43,13 +43,15 @@ def matcher_or_exit(settings: Settings) -> Matcher:
         raise typer.Exit(1) from None
 
 
-def replay_cmd(settings: Settings, paths: list[Path], dry_run: bool) -> None:
+def replay_cmd(
+    settings: Settings, paths: list[Path], dry_run: bool, clock: str = "published"
+) -> None:
     """Replay seed-format files through matching, dedup and delivery."""
     from monitor.daemon import replay
 
     matcher = matcher_or_exit(settings)
     try:
-        done = asyncio.run(replay(settings, matcher, paths, dry_run=dry_run))
+        done = asyncio.run(replay(settings, matcher, paths, dry_run=dry_run, clock=clock))
     except MonitorError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -111,6 +111,12 @@ class AlertsConfig(_Strict):
     max_attempts: int | None = Field(
         default=None, ge=1, description="optional cap on attempts besides retry_for_s"
     )
+    old_news_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="a development reported again this long after its alert's window goes "
+        "into that alert's thread as old news, not a new alert (0: off)",
+    )
     sink_down_alert_s: float = Field(
         default=600.0, ge=0, description="tell the desk once when a sink fails this long (0: off)"
     )

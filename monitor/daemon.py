@@ -24,7 +24,7 @@ from monitor import metrics
 from monitor.alerts.engine import Processed, alert_order
 from monitor.config import FeedConfig, Settings
 from monitor.console import progress
-from monitor.errors import RuleError, StateError
+from monitor.errors import ConfigError, RuleError, StateError
 from monitor.extract.seed_format import iter_text_files, probe_writable, read_article
 from monitor.health import HealthServer
 from monitor.models import Article, FeedEntry, PollOutcome
@@ -64,6 +64,23 @@ async def run_once(
             await pipeline.aclose()
 
 
+def replay_clock(spec: str) -> Callable[[Article], float] | None:
+    """What `now` is for the alerts stage in a replay: each article's `published` date (its
+    sidecar; `fetched` when it has none), a fixed ISO time, or None for the wall clock."""
+    if spec == "published":
+        return lambda a: (a.published or a.fetched).timestamp()
+    if spec == "now":
+        return None
+    try:
+        fixed = datetime.fromisoformat(spec.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--clock: expected 'published', 'now' or an ISO date like 2026-06-05T10:00Z, got {spec!r}"
+        ) from None
+    at = (fixed if fixed.tzinfo else fixed.replace(tzinfo=UTC)).timestamp()
+    return lambda _a: at
+
+
 async def replay(
     settings: Settings,
     matcher: Matcher,
@@ -71,21 +88,25 @@ async def replay(
     *,
     dry_run: bool,
     drain_s: float = 120.0,
+    clock: str = "published",
 ) -> list[Processed]:
-    """Feed seed-format files through matching -> dedup -> delivery, in order, as if new.
+    """Feed seed-format files through matching -> dedup -> delivery as if they had arrived
+    then: by default in order of publication, each at its `published` time (so realert
+    windows, old news and digests behave as they did live); `clock` overrides (see
+    `replay_clock`). Delivery itself runs on the wall clock.
 
     `dry_run`: a throwaway private Redis and a sink that prints JSON lines; no persistent
     state is read or written and nothing is sent.
     """
+    at = replay_clock(clock)
     if dry_run:
         with tempfile.TemporaryDirectory(prefix="monitor-dry-", dir="/tmp") as tmp:
             settings = settings.model_copy(update={"redis_url": "", "data_dir": Path(tmp)})
             async with open_store(settings) as store:
-                return await _replay(
-                    settings, store, matcher, paths, {"dry-run": PrintSink()}, drain_s
-                )
+                sinks: dict[str, Sink] = {"dry-run": PrintSink()}
+                return await _replay(settings, store, matcher, paths, sinks, drain_s, at)
     async with open_store(settings) as store:
-        return await _replay(settings, store, matcher, paths, build_sinks(settings), drain_s)
+        return await _replay(settings, store, matcher, paths, build_sinks(settings), drain_s, at)
 
 
 async def _replay(
@@ -95,13 +116,20 @@ async def _replay(
     paths: list[Path],
     sinks: dict[str, Sink],
     drain_s: float,
+    at: Callable[[Article], float] | None,
 ) -> list[Processed]:
     engine, deliverer = build_alerting(settings, store, matcher, sinks)
+    now = [time.time()]
+    if at is not None:
+        engine.clock = lambda: now[0]
     done = []
     try:
-        files = list(iter_text_files(paths))
-        for file in progress(files, "replaying"):
-            done.append(await engine.process(read_article(file)))
+        articles = [read_article(f) for f in progress(list(iter_text_files(paths)), "replaying")]
+        if at is not None:  # as they arrived: by publication (file order for equal times)
+            articles.sort(key=alert_order)
+        for article in articles:
+            now[0] = at(article) if at is not None else time.time()
+            done.append(await engine.process(article))
         if not await deliverer.drain(drain_s):
             log.warning(
                 "outbox_not_empty",

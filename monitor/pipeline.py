@@ -86,6 +86,7 @@ def build_alerting(
     engine = AlertEngine(
         store.alerts, matcher.match_article, policies_of(matcher), stories, sorted(sinks), clock
     )
+    engine.old_news_s = cfg.old_news_days * 86400
     deliverer = Deliverer(store.alerts, sinks, cfg, clock)
     deliverer.ops_channel = settings.service.ops_channel
     return engine, deliverer

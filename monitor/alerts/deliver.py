@@ -21,6 +21,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -72,7 +73,19 @@ def to_delivery(
         corrected=alert.get("corrected") == "1",
         was=p.get("was", ""),
         change=p.get("change", ""),
+        **_old_news(entry, alert),
     )
+
+
+def _old_news(entry: OutboxEntry, alert: dict[str, Any]) -> dict[str, Any]:
+    """For a development reported again after its window: when it was first alerted."""
+    if entry.kind != "again" or not alert.get("opened"):
+        return {}
+    first = float(alert["opened"])
+    return {
+        "first_alerted": datetime.fromtimestamp(first, UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "again_after_days": max(0, int((entry.created - first) // 86400)),
+    }
 
 
 @dataclass

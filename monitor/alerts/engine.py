@@ -124,6 +124,7 @@ class AlertEngine:
     stories: StoryIndex
     sinks: list[str]
     clock: Callable[[], float] = time.time
+    old_news_s: float = 30 * 86400.0
 
     async def process(self, article: Article) -> Processed:
         """Run one article through dedup, stories, rules and alert decisions."""
@@ -256,6 +257,7 @@ class AlertEngine:
             due=due,
             due_email=digest_end or due,
             digest_key=f"{target.id}:{int(digest_end)}" if digest_end else "",
+            old_news_s=self.old_news_s,
             record=(
                 rule.id,
                 content,

@@ -59,6 +59,10 @@ def lead_label(d: Delivery) -> str:
         return f"Correction from {d.source}" + (
             " (no longer reports it)" if d.change == "withdrawn" else ""
         )
+    if d.kind == "again":
+        return (
+            f"Reported again, {d.again_after_days} days after the first alert ({d.first_alerted})"
+        )
     if d.kind == "followup" and d.copy_of:
         return f"{d.copy_of} copy via {d.source}"
     return {"alert": "New development", "followup": "Also reported"}.get(d.kind, "Notice")

@@ -41,6 +41,8 @@ class JsonlSink:
         prefix = {"alert": "ALERT", "followup": "  follow-up"}.get(d.kind, f"  {d.kind.upper()}")
         if d.copy_of:
             prefix = f"  follow-up ({d.copy_of} copy)"
+        if d.kind == "again":
+            prefix = f"  AGAIN ({d.again_after_days} days after {d.first_alerted})"
         if d.kind == "revision":
             prefix = f"  CORRECTION ({d.change})"
         if d.kind == "correction":

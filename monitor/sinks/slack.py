@@ -78,7 +78,9 @@ def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
 def reply_blocks(d: Delivery) -> list[dict[str, Any]]:
     """Block Kit for a follow-up or correction in the alert's thread."""
     lead = f"*{_esc(lead_label(d))}:*"
-    lead = {"correction": f"⚠️ {lead}", "revision": f"✏️ {lead}"}.get(d.kind, lead)
+    lead = {"correction": f"⚠️ {lead}", "revision": f"✏️ {lead}", "again": f"🔁 {lead}"}.get(
+        d.kind, lead
+    )
     link = f"<{d.url}|{_esc(d.headline)}>" if d.url.startswith("http") else _esc(d.headline)
     quote = "> " + bold_terms(d.evidence, d.terms)
     if d.kind == "correction" and d.disputes:

@@ -23,7 +23,8 @@ class Decision:
     """What an article matching a rule did to that rule's alert."""
 
     alert_id: str
-    action: str  # open | held | followup | attached | duplicate | correction | no_parent
+    action: str  # open | held | followup | attached | duplicate | correction | no_parent |
+    # again (old news, into the earlier thread) | revised | unchanged (revisions)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class AlertState:
         due_email: float | None = None,
         digest_key: str = "",
         record: tuple[str, str, str, str] = ("", "", "", ""),
+        old_news_s: float = 0.0,
     ) -> Decision:
         """Open, hold, release or follow up an alert, and enqueue its messages atomically.
 
@@ -161,13 +163,14 @@ class AlertState:
         result = await self._call(
             "decide alert",
             self._decide(
-                keys=[self.keys.open_alert(rule, group), self.keys.outbox_due(), self.keys.alerts_index()],
+                keys=[self.keys.open_alert(rule, group), self.keys.outbox_due(), self.keys.alerts_index(),
+                      self.keys.last_alert(rule, group)],
                 args=[
                     self.keys.prefix, now, window_s, new_alert_id, article_id, source, story,
                     min_sources, json.dumps(payload, ensure_ascii=False), rule, group,
                     ",".join(sinks), "1" if correction else "0", due, due_email,
                     self.keys.digest(digest_key) if digest_key else "",
-                    str(payload.get("disputer", "")), *record,
+                    str(payload.get("disputer", "")), *record, old_news_s,
                 ],
             ),
         )  # fmt: skip

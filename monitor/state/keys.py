@@ -59,6 +59,11 @@ class Keys:
         """String: the open alert id of (rule, group); expires when the realert window ends."""
         return f"{self.prefix}:open:{rule}:{short_hash(group)}"
 
+    def last_alert(self, rule: str, group: str) -> str:
+        """String: the latest alert id of (rule, group); outlives the realert window by the
+        old-news horizon, so a late re-report finds the thread it belongs in."""
+        return f"{self.prefix}:last:{rule}:{short_hash(group)}"
+
     def alert(self, alert_id: str) -> str:
         """Hash: one alert (rule, group, opened, status, first payload). Permanent (history);
         `:articles`, `:sources`, `:stories`, `:copies`, `:disputers` sets, the `:outlets`

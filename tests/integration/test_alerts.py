@@ -143,9 +143,11 @@ def test_same_text_same_outlet_is_dropped_before_matching(redis_url: str, tmp_pa
     assert second.dropped and second.result is None
 
 
-def test_realert_window_opens_a_new_alert_after_it_ends(redis_url: str, tmp_path: Path) -> None:
-    """Within the window: follow-up; after it: a new alert (clock is a constructor seam)."""
+def test_realert_window_old_news_then_a_new_alert(redis_url: str, tmp_path: Path) -> None:
+    """Within the window: follow-up; just after it: old news into the earlier alert's thread;
+    past the old-news horizon (30 days): a new alert (the clock is a constructor seam)."""
     now = [1_000_000.0]
+    later = {2: 25 * 3600, 3: 2 * 3600, 4: 32 * 86400}  # us-china-joint-statement: realert 24h
 
     async def go() -> list[str]:
         store = Store(connect(redis_url))
@@ -158,9 +160,10 @@ def test_realert_window_opens_a_new_alert_after_it_ends(redis_url: str, tmp_path
                 clock=lambda: now[0],
             )  # type: ignore[dict-item]
             actions = []
-            for n, outlet in enumerate(["a.example", "b.example", "c.example"]):
-                if n == 2:
-                    now[0] += 25 * 3600  # us-china-joint-statement has realert: 24h
+            for n, outlet in enumerate(
+                ["a.example", "b.example", "c.example", "d.example", "e.example"]
+            ):
+                now[0] += later.get(n, 0)
                 processed = await engine.process(
                     article(n, outlet, "Joint statement issued", [LEAD + f" ({outlet})"])
                 )
@@ -169,7 +172,7 @@ def test_realert_window_opens_a_new_alert_after_it_ends(redis_url: str, tmp_path
         finally:
             await store.aclose()
 
-    assert asyncio.run(go()) == ["open", "followup", "open"]
+    assert asyncio.run(go()) == ["open", "followup", "again", "followup", "open"]
 
 
 def test_slack_failing_then_recovering_sends_exactly_once(redis_url: str, tmp_path: Path) -> None:

@@ -4,7 +4,12 @@ Slack stand-in, the real rule pack, through `replay`."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +305,69 @@ def test_a_corrected_reissue_at_a_new_url_posts_a_correction(
     assert "on Thursday, committing both governments" in str(correction["blocks"])
     assert "✏️ CORRECTED · " in alert["blocks"][0]["text"]["text"]
     assert '*Sources:* 1 independent report"' in str(alert["blocks"]).replace("'", '"')
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def _config(tmp_path: Path, redis_url: str, slack: SlackAPI) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(
+        f"redis_url: {redis_url}\ndata_dir: {tmp_path / 'data'}\nrules: {ROOT / 'rules'}\n"
+        f"slack: {{token: xoxb-test, channel: '#alerts', api_url: '{slack.url}'}}\n"
+        "alerts: {retry_base: 0.05, retry_max: 0.3, console: false}\nlog_format: json\n"
+    )
+    return cfg
+
+
+def test_replay_with_sidecar_dates_puts_old_news_in_the_first_thread(
+    redis_url: str, tmp_path: Path, sync_redis: Any
+) -> None:
+    """`monitor replay` runs each file at its sidecar's `published` time: the hotline reported
+    again 8 days later (past the 7-day window) replies in the first alert's thread, saying
+    when it was first alerted. With `--clock now` both land inside one window instead."""
+    first = replace(
+        article(0, "wire.example", *[HOTLINE[0]], [HOTLINE[1]]),
+        published=datetime(2026, 6, 5, 10, 0, tzinfo=UTC),
+    )
+    again = replace(
+        article(1, "post.example", "AI hotline between US and China in use",
+                ["The United States and China established a hotline for AI-related military "
+                 "incidents, which officials said was used for the first time on Monday."]),
+        published=datetime(2026, 6, 13, 11, 0, tzinfo=UTC),
+    )  # fmt: skip
+    folder = _write(tmp_path / "in", [again, first])  # file order is not the order of events
+    with SlackAPI() as slack:
+        cfg = _config(tmp_path, redis_url, slack)
+        dated = _cli("replay", "--config", str(cfg), str(folder))
+        dated_msgs = slack.posted("#us-china-ai")
+    sync_redis.flushall()
+    with SlackAPI() as slack:
+        cfg = _config(tmp_path / "now", redis_url, slack)
+        now = _cli("replay", "--config", str(cfg), "--clock", "now", str(folder))
+        now_msgs = slack.posted("#us-china-ai")
+    bad = _cli("replay", "--config", str(cfg), "--clock", "yesterday", str(folder))
+
+    assert dated.returncode == 0, dated.stderr
+    [top] = [m for m in dated_msgs if not m.get("thread_ts")]
+    [reply] = [m for m in dated_msgs if m.get("thread_ts") == top["ts"]]
+    assert "wire.example" in str(top["blocks"])
+    lead = reply["blocks"][0]["text"]["text"]
+    assert lead.startswith(
+        "🔁 *Reported again, 8 days after the first alert (2026-06-05 10:00 UTC):*"
+    )
+    assert now.returncode == 0, now.stderr
+    [now_top] = [m for m in now_msgs if not m.get("thread_ts")]
+    assert "post.example" in str(now_top["blocks"])  # file order, one window: no old news
+    assert [
+        r["blocks"][0]["text"]["text"].split(":*")[0] for r in now_msgs if r.get("thread_ts")
+    ] == ["*Also reported"]
+    assert (
+        bad.returncode == 1 and "--clock: expected 'published', 'now' or an ISO date" in bad.stderr
+    )
