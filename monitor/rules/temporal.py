@@ -81,7 +81,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"|\b(\d{{1,2}})\s+({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}}))?"
         ),
     ),
-    ("month", re.compile(rf"\b(?:in|since|during|from|by|of|the|last|early|late|mid|their|its|his|her|our)[- ]+({_MONTH_RE})\b\.?(?:\s+(\d{{4}}))?")),
+    ("month", re.compile(rf"\b(?:in|since|during|from|by|of|the|last|early|late|mid|their|its|his|her|our)[- ]+({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
     ("weekday", re.compile(r"\b(?:(last|this|on|since|by|until)\s+)?(" + "|".join(_WEEKDAYS) + r")\b")),
     ("cn_date", re.compile(r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2})[日号])?")),
     ("cn_ago", re.compile(r"(\d{1,2}|[一二两三四五六七八九十]{1,2})(?:个)?(天|周|星期|月|年)(?:前|之前|以前)(?:的今天|的今日|的这一天)?")),
