@@ -54,6 +54,7 @@ def status_cmd(settings: Settings, as_json: bool, wide: bool = False) -> None:
         feed["url"] = redact_url(feed["url"])
         feed["name"] = redact_url(feed["name"])
         feed["last_error"] = redact_text(feed["last_error"] or "") or None
+        feed["moved_from"] = redact_url(feed["moved_from"]) if feed["moved_from"] else None
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, default=str))
         return
@@ -75,6 +76,8 @@ def _feeds_table(settings: Settings, feeds: list[dict[str, Any]], wide: bool) ->
                   "next poll", "last error", expand=wide)  # fmt: skip
     for f in feeds:
         name = f["name"] + ("" if f["name"] in configured else " (not in config)")
+        if f.get("moved_from"):
+            name += f" (moved to {f['url']})"
         cause = error_cause(f["last_error"], f["url"])
         table.add_row(
             name,

@@ -34,6 +34,7 @@ class FetchResult:
     not_modified: bool = False
     etag: str | None = None
     last_modified: str | None = None
+    moved_permanently: bool = False  # every redirect to final_url was a 301 or 308
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,13 @@ from monitor.alerts.engine import AlertEngine, alert_order
 from monitor.alerts.stories import StoryIndex
 from monitor.config import FeedConfig, Settings
 from monitor.errors import FeedParseError, FetchError, MonitorError, StateError
-from monitor.extract.html import decode_html, extract_page, html_fragment_text, paragraphs_of
+from monitor.extract.html import (
+    decode_html,
+    extract_page,
+    html_fragment_text,
+    paragraphs_of,
+    shares_words,
+)
 from monitor.extract.seed_format import archive_name, read_article, write_article
 from monitor.models import Article, FeedEntry, FetchResult, PollOutcome, RulePolicy
 from monitor.redact import redact_url
@@ -129,22 +135,26 @@ class Pipeline:
         """Poll one feed once, archive its new items, and record the feed's health."""
         started = time.monotonic()
         state = await self.store.feed_state(feed.key)
+        target = state.url if state.moved_from == feed.url and state.url else feed.url
         try:
             result = await self.fetcher.fetch(
-                feed.url,
+                target,
                 etag=state.etag,
                 last_modified=state.last_modified,
                 accept="application/rss+xml, application/atom+xml, application/feed+json, "
                 "application/xml;q=0.9, */*;q=0.5",
             )
+            if result.moved_permanently:
+                log.info("feed_moved", feed=feed.key, to=result.final_url, configured=feed.url)
+                await self.store.record_moved(feed.key, feed.url, result.final_url)
             outcome = await self._handle(feed, state, result)
         except (FetchError, FeedParseError) as exc:
-            outcome = await self._failed(feed, exc, state)
+            outcome = await self._failed(feed, exc, state, target)
         except StateError:
             raise  # Redis is down: nothing can be recorded; the caller logs it
         except Exception as exc:  # a full disk, a bug: this feed fails, the daemon goes on
             log.exception("poll_crashed", feed=feed.key, error=f"{type(exc).__name__}: {exc}")
-            outcome = await self._failed(feed, exc, state)
+            outcome = await self._failed(feed, exc, state, target)
         outcome = replace(outcome, duration_s=round(time.monotonic() - started, 3))
         metrics.POLLS.labels(feed=redact_url(feed.key), status=outcome.status).inc()
         await self._source_health(feed, state, outcome)
@@ -220,13 +230,15 @@ class Pipeline:
         await self.store.alerts.enqueue(key, "ops", payload, sorted(self.sinks))
         log.warning("feed_health", feed=feed.key, incident=incident, reason=reason)
 
-    async def _failed(self, feed: FeedConfig, exc: Exception, state: FeedState) -> PollOutcome:
+    async def _failed(
+        self, feed: FeedConfig, exc: Exception, state: FeedState, url: str
+    ) -> PollOutcome:
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         http = self.settings.http
         delay = backoff_delay(state.failures + 1, http.backoff_base, http.backoff_max, retry_after)
         error = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
         await self.store.record_poll_failure(
-            feed.key, feed.url, error=error, next_attempt=time.time() + delay
+            feed.key, url, error=error, next_attempt=time.time() + delay
         )
         return PollOutcome(feed=feed.key, status="error", error=error)
 
@@ -299,7 +311,7 @@ class Pipeline:
         wait = max(float(feed.interval), floor or 0.0)
         await self.store.record_poll_success(
             feed.key,
-            feed.url,
+            result.final_url if result.moved_permanently else result.url,
             status=status,
             etag=result.etag,
             last_modified=result.last_modified,
@@ -420,6 +432,8 @@ class Pipeline:
                 page_reason = (
                     "page yielded no main text" if from_page is None else "page text is short"
                 )
+                if from_page is not None and self._boilerplate(entry, from_page):
+                    from_page, page_reason = None, "page text shares nothing with the item"
             except FetchError as exc:
                 page_reason = exc.reason
         page_chars = sum(len(p) for p in from_page.paragraphs) if from_page else 0
@@ -432,6 +446,15 @@ class Pipeline:
         metrics.EXTRACT_FAILURES.inc()
         log.info("page_fallback", feed=entry.feed, url=entry.link, reason=page_reason)
         return from_feed
+
+    @staticmethod
+    def _boilerplate(entry: FeedEntry, page: Article) -> bool:
+        """Menus, footer, a consent wall: the page shares nothing with the feed's headline and
+        summary. Judged only when the feed has a summary to fall back to."""
+        summary = html_fragment_text(entry.summary).strip()
+        if len(summary) < 80:
+            return False
+        return not shares_words(f"{entry.title}\n{summary}", page.paragraphs)
 
     @staticmethod
     def _from_feed(entry: FeedEntry, fetched: datetime) -> Article | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -151,3 +152,31 @@ def _html_lang(html: str) -> str | None:
         r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", html[:4096], re.I
     )
     return m.group(1).lower() if m else None
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _cjk(ch: str) -> bool:
+    return "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
+
+
+def shares_words(reference: str, paragraphs: tuple[str, ...]) -> bool:
+    """Whether page text can be the article a feed item (headline and summary) announces.
+
+    A page that is only menus, a footer, a cookie or consent wall, or a paywall teaser
+    shares (almost) nothing with the item; an article, even under a reworded headline,
+    shares at least a third of the item's longer words (by their first five letters, so
+    "agreed" counts for "agree") or, in Chinese and Japanese, of its character pairs. Too
+    little reference text to judge counts as shared.
+    """
+    text = " ".join(paragraphs).casefold()
+    folded = reference.casefold()
+    if any(_cjk(ch) for ch in folded):
+        chars = [ch for ch in folded if _cjk(ch)]
+        keys = {a + b for a, b in itertools.pairwise(chars)}
+    else:
+        keys = {w[:5] for w in _WORDS.findall(folded) if len(w) >= 4}
+    if len(keys) < 2:
+        return True
+    return 3 * sum(1 for k in keys if k in text) >= len(keys)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lxml import etree
@@ -52,12 +52,29 @@ def _text(el: Any, tag: str) -> str:
     return (child.text or "").strip() if child is not None and child.text else ""
 
 
+_YEAR = re.compile(r"\b(\d{4})\b")
+
+
 def _rfc822(value: str) -> datetime | None:
+    year = _YEAR.search(value)
+    if year and int(year.group(1)) < 1900:
+        return None  # the email parser reads "0001" as 2001 (two-digit-year rule)
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def plausible(when: datetime | None, now: datetime | None = None) -> datetime | None:
+    """A publication date, or None when it cannot be one: before 1990, or more than two days
+    ahead (a typo, a placeholder such as 0001-01-01, a wrong time zone is less than that)."""
+    if when is None:
+        return None
+    now = now or datetime.now(UTC)
+    if when.year < 1990 or when > now + timedelta(days=2):
+        return None
+    return when
 
 
 def iso_datetime(value: str) -> datetime | None:

@@ -15,7 +15,7 @@ import feedparser
 from monitor.config import FeedConfig
 from monitor.errors import FeedParseError
 from monitor.models import FeedEntry
-from monitor.sources.fastfeed import FastFeed, fast_parse, iso_datetime
+from monitor.sources.fastfeed import FastFeed, fast_parse, iso_datetime, plausible
 from monitor.urls import canonical_url, domain_of
 
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
@@ -64,7 +64,7 @@ def _make_entry(feed: FeedConfig, source: str, **fields: Any) -> FeedEntry:
         canonical_url=canonical_url(link) if link else "",
         title=fields["title"],
         summary=fields["summary"],
-        published=fields["published"],
+        published=plausible(fields["published"]),
         source=source or domain_of(link or feed.url),
         tags=tuple(feed.tags),
     )
@@ -73,7 +73,10 @@ def _make_entry(feed: FeedConfig, source: str, **fields: Any) -> FeedEntry:
 def _struct_time(value: Any) -> datetime | None:
     if not value:
         return None
-    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None  # year 1 or 9999: no date rather than a failed feed
 
 
 def _iso(value: Any) -> datetime | None:

@@ -15,6 +15,7 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -193,7 +194,7 @@ class SSRFGuard:
         await self.resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
 
     async def resolve(self, host: str, port: int) -> list[str]:
-        """Resolve `host` once and return its addresses if every one is allowed."""
+        """Resolve `host` once and return the addresses a connection may use (the allowed ones)."""
         host = host.lower().strip("[]")
         try:
             literal = ipaddress.ip_address(host.split("%")[0])
@@ -206,15 +207,15 @@ class SSRFGuard:
         resolved = await self.resolver(host, port)  # OSError: reported as a DNS failure
         if not resolved:
             raise socket.gaierror(socket.EAI_NONAME, "no addresses")
-        if host not in self.hosts:
-            for address in resolved:
-                ip = ipaddress.ip_address(address.split("%")[0])
-                if not self.allows(ip):
-                    raise BlockedURLError(
-                        f"refused {host}: it resolves to non-public address {ip} "
-                        "(add it to allow_private_hosts to permit)"
-                    )
-        return list(dict.fromkeys(resolved))
+        if host in self.hosts:
+            return list(dict.fromkeys(resolved))
+        usable = [a for a in resolved if self.allows(ipaddress.ip_address(a.split("%")[0]))]
+        if not usable:  # connecting only to the checked addresses makes a mixed answer safe
+            raise BlockedURLError(
+                f"refused {host}: it resolves to non-public address {resolved[0]} "
+                "(add it to allow_private_hosts to permit)"
+            )
+        return list(dict.fromkeys(usable))
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -369,7 +370,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        current = url
+        current, permanent = url, True
         for _hop in range(self.cfg.max_redirects + 1):
             _refuse_credentials(url, current)
             self.guard.preflight(current)  # names are checked as the connection resolves them
@@ -377,15 +378,20 @@ class Fetcher:
             async with self._hosts[host]:
                 result = await self._one(url, current, headers)
             if isinstance(result, FetchResult):
-                return result
-            current = result
+                moved = permanent and current != url
+                return replace(result, moved_permanently=moved) if moved else result
+            status, current = result
+            permanent = permanent and status in (301, 308)
         raise FetchError(f"{url}: more than {self.cfg.max_redirects} redirects", retryable=True)
 
-    async def _one(self, url: str, current: str, headers: dict[str, str]) -> FetchResult | str:
+    async def _one(
+        self, url: str, current: str, headers: dict[str, str]
+    ) -> FetchResult | tuple[int, str]:
+        """One request: its result, or (redirect status, where to)."""
         try:
             async with self._shard(current).stream("GET", current, headers=headers) as resp:
                 if resp.status_code in _REDIRECTS and "location" in resp.headers:
-                    return urljoin(current, resp.headers["location"])
+                    return resp.status_code, urljoin(current, resp.headers["location"])
                 if resp.status_code == 304:
                     return self._result(url, current, resp, b"", not_modified=True)
                 if resp.status_code >= 400:

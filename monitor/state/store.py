@@ -48,6 +48,7 @@ class FeedState:
     failing_since: float | None = None
     last_new: float | None = None
     ops_alerted: str | None = None  # "down" / "quiet" while an ops alert is open
+    moved_from: str | None = None  # the configured URL, when `url` is where it moved (301)
 
 
 def _f(value: Any) -> float | None:
@@ -172,6 +173,7 @@ class Store:
             failing_since=_f(raw.get("failing_since")),
             last_new=_f(raw.get("last_new")),
             ops_alerted=_s(raw.get("ops_alerted")),
+            moved_from=_s(raw.get("moved_from")),
         )
 
     async def all_feed_states(self) -> list[FeedState]:
@@ -266,6 +268,13 @@ class Store:
             pipe.sadd(self.keys.feeds_index(), name)
             result = await pipe.execute()
         return int(result[0])
+
+    async def record_moved(self, name: str, configured: str, moved_to: str) -> None:
+        """A feed answered with a permanent redirect: poll `moved_to` from now on."""
+        async with translated("record feed move"):
+            await self.r.hset(
+                self.keys.feed(name), mapping={"url": moved_to, "moved_from": configured}
+            )
 
     async def set_ops_alerted(self, name: str, value: str | None) -> None:
         """Remember whether a feed-health ops alert is open for this feed."""
