@@ -187,6 +187,7 @@ class Delivery:
     corrected: bool = False  # the alert: an article it rests on was corrected
     was: str = ""  # a correction: the headline before
     change: str = ""  # a correction: "corrected" (still reports it) or "withdrawn"
+    thread_subject: str = ""  # the alert's own mail subject, which replies reuse with "Re:"
     first_alerted: str = ""  # old news: when the alert was first sent (ISO, UTC)
     again_after_days: int = 0  # old news: days between the first alert and this report
     items: tuple[Delivery, ...] = ()  # a digest: the messages it gathers

@@ -74,7 +74,16 @@ def to_delivery(
         was=p.get("was", ""),
         change=p.get("change", ""),
         **_old_news(entry, alert),
+        thread_subject=_subject(alert.get("payload") or {}),
     )
+
+
+def _subject(alert_payload: dict[str, Any]) -> str:
+    """The alert's mail subject, from its first payload (replies reuse it with "Re:")."""
+    if not alert_payload:
+        return ""
+    p = alert_payload
+    return f"[{str(p.get('severity', 'medium')).upper()}] {p.get('rule_title', '')}: {p.get('headline', '')}"
 
 
 def _old_news(entry: OutboxEntry, alert: dict[str, Any]) -> dict[str, Any]:

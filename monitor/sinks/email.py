@@ -8,8 +8,9 @@ import hashlib
 import html
 import smtplib
 import ssl
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
@@ -19,6 +20,16 @@ from monitor.sinks.base import lead_label, outlets_line, sources_line
 def message_id(key: str, domain: str) -> str:
     """The same message key always gets the same Message-ID (duplicates collapse in clients)."""
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+class NoStartTLSError(Exception):
+    """`starttls: true` and the server does not offer it: nothing is sent in plain text."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"smtp {host}:{port} offers no STARTTLS; refusing to send credentials and mail in "
+            "plain text (email.starttls: false only for a trusted local relay)"
+        )
 
 
 class EmailSink:
@@ -50,12 +61,11 @@ class EmailSink:
             return self._digest(d)
         msg = EmailMessage()
         subject = f"[{d.severity.upper()}] {d.rule_title}: {d.headline}"
-        msg["Subject"] = (
-            subject if not d.parent_key else f"Re: [{d.severity.upper()}] {d.rule_title}"
-        )
+        msg["Subject"] = f"Re: {d.thread_subject or subject}" if d.parent_key else subject
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
         msg["From"] = self.sender
         msg["To"] = ", ".join(d.route_email or tuple(self.recipients))
-        msg["Date"] = formatdate(localtime=False)
+        msg["Date"] = format_datetime(datetime.now(UTC))  # +0000, not -0000 ("zone unknown")
         msg["Message-ID"] = message_id(d.key, self.domain)
         if d.parent_key:
             parent = message_id(d.parent_key, self.domain)
@@ -85,9 +95,10 @@ class EmailSink:
     def _digest(self, d: Delivery) -> EmailMessage:
         msg = EmailMessage()
         msg["Subject"] = f"[Digest] {d.rule_title}: {len(d.items)} update(s)"
+        msg["Auto-Submitted"] = "auto-generated"
         msg["From"] = self.sender
         msg["To"] = ", ".join(d.route_email or tuple(self.recipients))
-        msg["Date"] = formatdate(localtime=False)
+        msg["Date"] = format_datetime(datetime.now(UTC))
         msg["Message-ID"] = message_id(d.key, self.domain)
         lines, parts = [], []
         for item in d.items:
@@ -114,7 +125,9 @@ class EmailSink:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         with smtp:
             smtp.ehlo()
-            if self.starttls and not self.use_ssl and smtp.has_extn("starttls"):
+            if self.starttls and not self.use_ssl:
+                if not smtp.has_extn("starttls"):
+                    raise NoStartTLSError(self.host, self.port)
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if self.username:
@@ -131,10 +144,14 @@ class EmailSink:
         msg = self.build(delivery)
         try:
             await asyncio.to_thread(self._send, msg)
+        except NoStartTLSError as exc:
+            raise SinkError(str(exc), retryable=False, uncertain=False) from None
         except smtplib.SMTPResponseException as exc:
             raise SinkError(
                 f"smtp: {exc.smtp_code} {exc.smtp_error!r}", retryable=exc.smtp_code < 500
             ) from None
+        except smtplib.SMTPNotSupportedError as exc:  # e.g. AUTH configured, server has none
+            raise SinkError(f"smtp: {exc}", retryable=False, uncertain=False) from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise SinkError(
                 f"smtp: recipients refused: {list(exc.recipients)}", retryable=False

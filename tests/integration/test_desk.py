@@ -4,6 +4,8 @@ Slack stand-in, the real rule pack, through `replay`."""
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -21,6 +24,7 @@ from monitor.daemon import replay, run_once
 from monitor.extract.seed_format import write_article
 from monitor.models import Article
 from monitor.rules.matcher import Matcher
+from monitor.state.redis_server import free_port
 from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import BODY, LEAD, REWRITES, article
@@ -371,3 +375,89 @@ def test_replay_with_sidecar_dates_puts_old_news_in_the_first_thread(
     assert (
         bad.returncode == 1 and "--clock: expected 'published', 'now' or an ISO date" in bad.stderr
     )
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+
+def _mail_settings(redis_url: str, tmp_path: Path, port: int, starttls: bool) -> Settings:
+    return load_settings(
+        None,
+        redis_url=redis_url,
+        data_dir=str(tmp_path / "data"),
+        rules=str(ROOT / "rules"),
+        email={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "sender": "monitor@desk.example",
+            "recipients": ["analyst@desk.example"],
+            "starttls": starttls,
+            **({"username": "monitor", "password": "s3cret"} if starttls else {}),
+        },
+        alerts={"console": False, "retry_base": 0.05, "retry_max": 0.2},
+    )
+
+
+def test_mail_replies_keep_the_subject_and_plain_text_is_refused(
+    redis_url: str, tmp_path: Path, sync_redis: Any
+) -> None:
+    """Follow-ups and disputes reuse the alert's subject with "Re:", carry Auto-Submitted and a
+    +0000 Date; with starttls: true a server offering no STARTTLS gets nothing at all."""
+    folder = _write(tmp_path / "in", [
+        article(0, "wire.example", STATEMENT, [LEAD]),
+        article(1, "times.example", "Joint AI declaration signed", [REWRITES[0]]),
+        article(2, "state.example", "Beijing disputes statement",
+                ["Beijing denied that a joint statement on AI had been agreed with Washington."]),
+    ])  # fmt: skip
+    box = _Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)  # no STARTTLS offered
+    controller.start()
+    try:
+        asyncio.run(
+            replay(
+                _mail_settings(redis_url, tmp_path, port, False), MATCHER, [folder], dry_run=False
+            )
+        )
+        plain = list(box.messages)
+        box.messages.clear()
+        sync_redis.flushall()
+        refused = asyncio.run(
+            replay(
+                _mail_settings(redis_url, tmp_path / "tls", port, True),
+                MATCHER,
+                [folder],
+                dry_run=False,
+            )
+        )
+    finally:
+        controller.stop()
+
+    alert, *replies = plain
+    assert alert["Subject"] == f"[HIGH] US and China issue a joint statement: {STATEMENT}"
+    assert [r["Subject"] for r in replies] == [f"Re: {alert['Subject']}"] * 2
+    assert {m["Auto-Submitted"] for m in plain} == {"auto-generated"}
+    assert all(str(m["Date"]).endswith("+0000") for m in plain)
+    assert next(d.action for p in refused for _r, d in p.decisions) == "open"
+    assert box.messages == []
+    [dead, *_] = [e for e in _dead_entries(redis_url) if e.kind == "alert"]
+    assert "offers no STARTTLS; refusing to send credentials and mail in plain text" in dead.error
+
+
+def _dead_entries(redis_url: str) -> list[Any]:
+    async def go() -> list[Any]:
+        store = Store(connect(redis_url))
+        try:
+            return await store.alerts.dead_entries()
+        finally:
+            await store.aclose()
+
+    return asyncio.run(go())
