@@ -137,9 +137,19 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedConfig) -> Parsed
     if _looks_like_json(body, content_type):
         parsed = parse_json_feed(body, feed)
         return ParsedFeed(parsed.entries, hints_from_headers(headers), None)
-    fast = fast_parse(body, content_type)
-    if fast is not None:
-        return _from_fast(fast, headers, feed)
+    fast = parse_fast(body, headers, feed)
+    return fast if fast is not None else parse_with_feedparser(body, headers, feed)
+
+
+def parse_fast(body: bytes, headers: dict[str, str], feed: FeedConfig) -> ParsedFeed | None:
+    """The lxml path; None when it declines the body (then feedparser decides)."""
+    fast = fast_parse(body, headers.get("content-type", "").lower(), base=feed.url)
+    return None if fast is None else _from_fast(fast, headers, feed)
+
+
+def parse_with_feedparser(body: bytes, headers: dict[str, str], feed: FeedConfig) -> ParsedFeed:
+    """The feedparser path: any RSS/Atom variant, however ill-formed."""
+    content_type = headers.get("content-type", "").lower()
     result = feedparser.parse(
         body,
         response_headers={
