@@ -193,15 +193,40 @@ class EventFinder:
 
     def viable_patterns(self, ev: CompiledEvent, si: int) -> list[int]:
         """Patterns that can hold in a sentence: every group present, or (two-sentence events)
-        at most two missing and an anaphor of the event in the sentence. A cheap set test that
-        spares most sentences the clause-by-clause search."""
+        an anaphor of one missing group, at most one more missing, and a possible antecedent
+        holding every missing group. Cheap set tests that spare most sentences the
+        clause-by-clause search."""
         tids = self._tids(si)
-        anaphor = ev.across_sentences and not tids.isdisjoint(self.c.anaphor_ids[ev.name])
+        refs = [r for tid in tids & self.c.anaphor_ids[ev.name] for r in ev.anaphors[tid]]
         out = []
         for p, pattern in enumerate(ev.patterns):
-            missing = sum(1 for g in pattern.groups if g.isdisjoint(tids))
-            if missing == 0 or (missing <= 2 and anaphor):
+            missing = {g for g, group in enumerate(pattern.groups) if group.isdisjoint(tids)}
+            if not missing:
                 out.append(p)
+                continue
+            if not ev.across_sentences or len(missing) > 2:
+                continue
+            referred = {g for pp, g in refs if pp == p}
+            if not referred or len(missing - referred) > 1:
+                continue
+            if any(
+                all(not pattern.groups[g].isdisjoint(src) for g in missing)
+                for src in self._source_tids(si)
+            ):
+                out.append(p)
+        return out
+
+    def _source_tids(self, si: int) -> list[set[int]]:
+        """Term ids of every place an anaphor in sentence `si` may point to (a superset)."""
+        doc = self.doc
+        out = [self._tids(si)]  # an earlier clause of the same sentence
+        if self._same_paragraph(si - 1, si):
+            out.append(self._tids(si - 1))
+        para = doc.paragraph_of(doc.sentences[si].start)
+        if para > 1 and self._question(para - 1):
+            before = doc.paragraph_span(para - 1)
+            out.append({h.tid for h in self._hits_between(before.start, before.end)})
+        out.append({h.tid for h in self._title_hits})
         return out
 
     def _tids(self, si: int) -> set[int]:

@@ -166,6 +166,18 @@ class Compiled:
     list_terms: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
+def _plain(term: Term) -> bool:
+    """A Latin term that starts and ends with a word character, bounded on both sides."""
+    if term.cjk or term.prefix or term.suffix or term.exact is not None or not term.key:
+        return False
+    return all(ch.isalnum() and not is_cjk(ch) for ch in (term.key[0], term.key[-1]))
+
+
+def _simple_cjk(term: Term) -> bool:
+    """A Han term: a substring hit, nothing more to check."""
+    return term.cjk and term.exact is None and not term.prefix
+
+
 def _days(duration: str) -> float:
     return parse_duration(duration) / 86400
 
@@ -344,7 +356,11 @@ class _Builder:
                     by_key[form].append(tid)
         automaton = ahocorasick.Automaton()
         for key, ids in by_key.items():
-            automaton.add_word(key, (len(key), tuple(ids)))
+            # split by how a hit is accepted, so the scan checks word boundaries once per hit
+            plain = [t for t in ids if _plain(c.terms[t])]
+            han = [t for t in ids if not _plain(c.terms[t]) and _simple_cjk(c.terms[t])]
+            special = [t for t in ids if t not in plain and t not in han]
+            automaton.add_word(key, (len(key), tuple(plain), tuple(han), tuple(special)))
         if by_key:
             automaton.make_automaton()
             out.automaton = automaton

@@ -113,12 +113,24 @@ class Matcher:
         end = len(doc.folded) if end is None else end
         hits: list[Hit] = []
         if auto.automaton is not None and end > start:
-            for end_idx, (length, tids) in auto.automaton.iter(doc.folded, start, end):
-                first = end_idx - length + 1
-                for tid in tids:
-                    stop = self._accept(tid, doc, first, end_idx + 1)
-                    if stop is not None:
+            text = doc.folded
+            n = len(text)
+            for end_idx, (length, plain, han, special) in auto.automaton.iter(text, start, end):
+                first, stop = end_idx - length + 1, end_idx + 1
+                # plain keys start and end with a word character: only the outside can join
+                if (
+                    plain
+                    and (first == 0 or not _is_word_char(text[first - 1]))
+                    and (stop >= n or not _is_word_char(text[stop]))
+                ):
+                    for tid in plain:
                         hits.append(Hit(tid, first, stop))
+                for tid in han:
+                    hits.append(Hit(tid, first, stop))
+                for tid in special:
+                    accepted = self._accept(tid, doc, first, stop)
+                    if accepted is not None:
+                        hits.append(Hit(tid, first, accepted))
         if auto.regex_set is not None:
             text = doc.folded[start:end]
             for idx in auto.regex_set.Match(text) or ():
