@@ -525,6 +525,11 @@ class EventFinder:
     def _retraction(self, cand: Candidate, span_end: int) -> VetoReason | None:
         if "negated" not in cand.pattern.qualifiers:
             return None
+        clause, last = cand.clause, max(h.end for h in cand.chosen)
+        for h in self.cue_hits_of(cand.si):
+            if h.tid in self.c.retractions and last <= h.start < clause.end:
+                note = "the report is taken back in the same clause"
+                return VetoReason("negated", self.doc.display[h.start : h.end], h.start, note)
         nxt = cand.si + 1
         if nxt >= len(self.doc.sentences) or not self._same_paragraph(cand.si, nxt):
             return None

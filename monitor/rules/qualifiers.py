@@ -103,9 +103,11 @@ FRAMES: tuple[str, ...] = (
     "否认", "驳斥", "辟谣", "批驳", "澄清",
 )  # fmt: skip
 
-# A sentence right after the evidence (same paragraph) that takes the report back.
+# Takes the report back: after the terms in their clause ("reports that ... were premature"),
+# or in the sentence right after the evidence, same paragraph ("No such channel exists.").
 RETRACTIONS: tuple[str, ...] = (
-    "no such", "not true", "untrue", "is false", "are false", "was false", "fabricated",
+    "no such", "not true", "untrue", "is false", "are false", "was false", "were false",
+    "fabricated", "premature", "were wrong", "was wrong", "incorrect", "inaccurate",
     "baseless", "groundless", "unfounded", "no agreement", "nothing has been agreed",
     "并无此事", "不实", "纯属捏造", "没有这回事", "子虚乌有", "毫无根据", "并不存在", "不符合事实",
 )  # fmt: skip
