@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from monitor.errors import ConfigError
 
@@ -278,12 +279,61 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
+        tree = _line_tree(file) if file else None
+        reasons = sorted((_reason(file, tree, dict(err)) for err in exc.errors()), key=_by_line)
+        raise ConfigError("\n".join(text for _line, text in reasons)) from None
+
+
+def _by_line(reason: tuple[int | None, str]) -> int:
+    return reason[0] if reason[0] is not None else 1 << 30
+
+
+def _reason(file: Path | None, tree: Any, err: dict[str, Any]) -> tuple[int | None, str]:
+    """`file:line: key: reason` when the bad value is in the file, else the variable or file;
+    with the line, so that the reasons can be listed in the file's order."""
+    loc = list(err["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    variable = "MONITOR_" + "__".join(str(p) for p in loc).upper()
+    line = _yaml_line(tree, loc, err.get("input"))
+    if line is not None:
+        where = f"{file}:{line}: "
+    elif variable in os.environ:
+        where = f"${variable}: "
+    else:
         where = f"{file}: " if file else ""
-        reasons = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{where}invalid configuration: {reasons}") from None
+    return line, f"{where}{key}: {err['msg']}"
+
+
+def _line_tree(path: Path) -> Any:
+    """The file again as a round-trip tree, which keeps lines; None if it cannot be read so."""
+    try:
+        return YAML(typ="rt", pure=True).load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YAMLError, ValueError, TypeError, RecursionError):
+        return None
+
+
+def _yaml_line(node: Any, loc: list[Any], value: Any) -> int | None:
+    """The 1-based line of the deepest key of `loc` present in the file, or None when the file
+    has the whole path but with another value (so the bad one came from the environment)."""
+    line: int | None = None
+    for key in loc:
+        try:
+            if isinstance(node, CommentedMap) and key in node:
+                line, node = node.lc.key(key)[0] + 1, node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+                line, node = node.lc.item(key)[0] + 1, node[key]
+            else:
+                return line
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return line
+    return line if _same(node, value) else None
+
+
+def _same(node: Any, value: Any) -> bool:
+    try:
+        return bool(node == value) or str(node) == str(value)
+    except Exception:  # an odd value's __eq__ must not hide the real error
+        return False
 
 
 def _path_from_env() -> Path | None:

@@ -99,11 +99,24 @@ def _describe(err: Any) -> str:
 
 
 class _Collector:
+    """Problems found so far, and every name defined anywhere, valid or not.
+
+    A definition that fails the schema is still *defined*: a reference to it is not reported
+    again as unknown. When a whole file or section could not be read (`partial`), no reference
+    is reported as unknown, since its target may be in the unread part.
+    """
+
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.defined: dict[tuple[str, str], Location] = {}
+        self.partial = False
 
     def add(self, file: Path | str, line: int, message: str) -> None:
         self.problems.append(Problem(Location(str(file), line), message))
+
+    def unknown(self, kind: str, name: str) -> bool:
+        """True when nothing anywhere defines `name` (kind: lists, events or rules)."""
+        return not self.partial and (kind, name) not in self.defined
 
 
 def _parse_yaml(path: Path, out: _Collector) -> Any:
@@ -220,50 +233,120 @@ def _check_terms(
 
 
 def _load_file(path: Path, rs: RuleSet, out: _Collector) -> None:
+    before = len(out.problems)
     root = _parse_yaml(path, out)
     if root is None:
+        out.partial = out.partial or len(out.problems) > before
         return  # an empty file is fine; a broken one was reported by _parse_yaml
     if not isinstance(root, dict):
         out.add(path, 1, "a rule file must be a mapping with lists, qualifiers, events and rules")
+        out.partial = True
         return
     tagged = _first_tag(root)
     if tagged is not None:
         out.add(path, tagged[0], f"YAML tag {tagged[1]!r} is not allowed in rule files")
+        out.partial = True
         return
+    plain = _plain(root)
+    _check_names(path, root, plain, out)
     try:
-        doc = RuleFile.model_validate(_plain(root))
+        doc, positions = RuleFile.model_validate(plain), list(range(len(plain.get("rules") or [])))
     except ValidationError as exc:
         for err in exc.errors():
             out.add(path, _line_of(root, err["loc"]), _describe(err))
-        return
-    _add_lists(path, root, doc, rs, out)
+        doc, positions = _valid_parts(plain, exc.errors(), out)
+    _register(path, root, doc, positions, rs, out)
+
+
+def _register(
+    path: Path, root: Any, doc: RuleFile, positions: list[int], rs: RuleSet, out: _Collector
+) -> None:
+    """Add a file's valid definitions to the set; the first of two with one name is kept (the
+    second was reported by `_check_names`)."""
+    for name, terms in doc.lists.items():
+        _check_terms(path, root, ["lists", name], terms, out)
+        at = Location(str(path), _line_of(root, ["lists", name]))
+        rs.lists.setdefault(name, Located(terms, at))
     for kind, edit in doc.qualifiers.items():
         rs.qualifier_edits[kind] = (edit.add, edit.remove, edit.replace)
-    _add_events(path, root, doc, rs, out)
-    for i, rule in enumerate(doc.rules):
-        line = _line_of(root, ["rules", i])
-        if rule.id in rs.rules:
-            out.add(path, line, f"rule id {rule.id!r} already used at {rs.rules[rule.id].where}")
-        rs.rules[rule.id] = Located(rule, Location(str(path), _line_of(root, ["rules", i, "id"])))
-
-
-def _add_lists(path: Path, root: Any, doc: RuleFile, rs: RuleSet, out: _Collector) -> None:
-    for name, terms in doc.lists.items():
-        line = _line_of(root, ["lists", name])
-        if name in rs.lists:
-            out.add(path, line, f"list {name!r} already defined at {rs.lists[name].where}")
-        _check_terms(path, root, ["lists", name], terms, out)
-        rs.lists[name] = Located(terms, Location(str(path), line))
-
-
-def _add_events(path: Path, root: Any, doc: RuleFile, rs: RuleSet, out: _Collector) -> None:
     for name, event in doc.events.items():
-        line = _line_of(root, ["events", name])
-        if name in rs.events:
-            out.add(path, line, f"event {name!r} already defined at {rs.events[name].where}")
         for where, terms in event.term_lists():
             _check_terms(path, root, ["events", name, *where], terms, out)
-        rs.events[name] = Located(event, Location(str(path), line))
+        at = Location(str(path), _line_of(root, ["events", name]))
+        rs.events.setdefault(name, Located(event, at))
+    for i, rule in zip(positions, doc.rules, strict=True):
+        at = Location(str(path), _line_of(root, ["rules", i, "id"]))
+        rs.rules.setdefault(rule.id, Located(rule, at))
+
+
+_WHAT = {"lists": "list", "events": "event"}
+
+
+def _check_names(path: Path, root: Any, plain: dict[Any, Any], out: _Collector) -> None:
+    """Record every list, event and rule id the file defines, valid or not, and report each
+    one defined before (here or in an earlier file), naming where."""
+    for section in ("lists", "events"):
+        value = plain.get(section)
+        if not isinstance(value, dict):
+            continue
+        for name in value:
+            _define(out, section, str(name), path, _line_of(root, [section, name]))
+    rules = plain.get("rules")
+    for i, item in enumerate(rules if isinstance(rules, list) else []):
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            _define(out, "rules", item["id"], path, _line_of(root, ["rules", i, "id"]))
+
+
+def _define(out: _Collector, kind: str, name: str, path: Path, line: int) -> None:
+    first = out.defined.get((kind, name))
+    if first is None:
+        out.defined[(kind, name)] = Location(str(path), line)
+    elif kind == "rules":
+        out.add(path, line, f"rule id {name!r} already used at {first}")
+    else:
+        out.add(path, line, f"{_WHAT[kind]} {name!r} already defined at {first}")
+
+
+def _valid_parts(
+    plain: dict[Any, Any], errors: list[Any], out: _Collector
+) -> tuple[RuleFile, list[int]]:
+    """What the cross-file checks can still use in an invalid file: every definition valid on
+    its own once the fields that failed are dropped (a rule with a bad `dedup` still has its
+    condition checked), and the positions of the rules kept, so all come out in one pass."""
+    bad: dict[tuple[Any, Any], set[Any]] = {}
+    for err in errors:
+        if len(err["loc"]) >= 3:
+            bad.setdefault(tuple(err["loc"][:2]), set()).add(err["loc"][2])
+
+    def salvaged(section: str, key: Any, item: Any) -> Any:
+        drop = bad.get((section, key), set())
+        return {k: v for k, v in item.items() if k not in drop} if isinstance(item, dict) else item
+
+    kept: dict[str, Any] = {}
+    for section in ("lists", "qualifiers", "events"):
+        value = plain.get(section)
+        if isinstance(value, dict):
+            items = {k: salvaged(section, k, v) for k, v in value.items()}
+            kept[section] = {k: v for k, v in items.items() if _valid({section: {k: v}})}
+        elif value is not None:
+            out.partial = True
+    rules = plain.get("rules")
+    positions: list[int] = []
+    if isinstance(rules, list):
+        fixed = [salvaged("rules", i, item) for i, item in enumerate(rules)]
+        positions = [i for i, item in enumerate(fixed) if _valid({"rules": [item]})]
+        kept["rules"] = [fixed[i] for i in positions]
+    elif rules is not None:
+        out.partial = True
+    return RuleFile.model_validate(kept), positions
+
+
+def _valid(part: dict[str, Any]) -> bool:
+    try:
+        RuleFile.model_validate(part)
+    except ValidationError:
+        return False
+    return True
 
 
 def _first_tag(node: Any, line: int = 0) -> tuple[int, str] | None:
@@ -293,14 +376,14 @@ def _list_refs(terms: Iterable[str]) -> Iterable[str]:
 def _check_references(rs: RuleSet, out: _Collector) -> None:
     for name, lst in rs.lists.items():
         for ref in _list_refs(lst.value):
-            if ref not in rs.lists:
+            if out.unknown("lists", ref):
                 out.add(
                     lst.where.file, lst.where.line, f"list {name!r} refers to unknown list ${ref}"
                 )
     for name, ev in rs.events.items():
         terms = [t for _, group in ev.value.term_lists() for t in group]
-        for ref in _list_refs(terms):
-            if ref not in rs.lists:
+        for ref in dict.fromkeys(_list_refs(terms)):
+            if out.unknown("lists", ref):
                 out.add(
                     ev.where.file, ev.where.line, f"event {name!r} refers to unknown list ${ref}"
                 )
@@ -320,6 +403,8 @@ class _Expander:
     def __init__(self, rs: RuleSet) -> None:
         self.rs = rs
         self.steps = 0
+        self.unresolved = False
+        """Set when a reference names no valid list (reported elsewhere)."""
 
     def walk(self, terms: Iterable[str], seen: frozenset[str] = frozenset()) -> bool:
         """True when some literal term is reached; `_TooCostly` past the budget or depth."""
@@ -333,7 +418,9 @@ class _Expander:
             name = term[1:] if term.startswith("$") else None
             if name is None:
                 found = True
-            elif name not in seen and name in self.rs.lists:
+            elif name not in self.rs.lists:
+                self.unresolved = True
+            elif name not in seen:
                 if len(seen) >= MAX_REFERENCE_DEPTH:
                     raise _TooCostly(f"$list references nest deeper than {MAX_REFERENCE_DEPTH}")
                 found = self.walk(self.rs.lists[name].value, seen | {name}) or found
@@ -353,6 +440,7 @@ def _check_expansion(rs: RuleSet, out: _Collector) -> None:
     for name, ev in rs.events.items():
         term_lists = ev.value.term_lists()
         groups = [terms for where, terms in term_lists if "all" in where]
+        expander.unresolved = False
         try:
             found = [expander.walk(terms) for terms in groups]
             for where, terms in term_lists:
@@ -361,6 +449,8 @@ def _check_expansion(rs: RuleSet, out: _Collector) -> None:
         except _TooCostly as exc:
             out.add(ev.where.file, ev.where.line, f"event {name!r}: {exc}")
             return
+        if expander.unresolved:
+            continue  # the unknown or invalid list is the problem to report
         for g, (terms, ok) in enumerate(zip(groups, found, strict=True), start=1):
             if not ok:
                 out.add(
@@ -389,11 +479,11 @@ def _check_conditions(rs: RuleSet, out: _Collector) -> None:
             problem(f"condition: {exc}")
             continue
         events, lists = references(node)
-        for e in sorted(events - rs.events.keys()):
+        for e in sorted(e for e in events if out.unknown("events", e)):
             problem(f"condition refers to unknown event {e!r}")
-        for li in sorted(lists - rs.lists.keys()):
+        for li in sorted(li for li in lists if out.unknown("lists", li)):
             problem(f"condition refers to unknown list ${li}")
-        if rule.follows and rule.follows not in rs.rules:
+        if rule.follows and out.unknown("rules", rule.follows):
             problem(f"follows unknown rule {rule.follows!r}")
         rs.conditions[rule_id] = node
 
@@ -413,6 +503,7 @@ def load_rules(paths: Path | Iterable[Path]) -> RuleSet:
         total = sum(_size(f) for f in files)
         if total > MAX_TOTAL_BYTES:
             out.add(target, 0, f"rule files hold {total} bytes; the limit is {MAX_TOTAL_BYTES}")
+            out.partial = True
             continue
         for file in files:
             rs.files.append(file)
@@ -420,12 +511,11 @@ def load_rules(paths: Path | Iterable[Path]) -> RuleSet:
                 _load_file(file, rs, out)
             except Exception as exc:  # a bug here must still name the file, never escape raw
                 out.add(file, 0, f"internal error while loading: {type(exc).__name__}: {exc}")
-    try:
-        if not out.problems:
-            _check_references(rs, out)
-        if not out.problems:
-            _check_expansion(rs, out)
-            _check_conditions(rs, out)
+                out.partial = True
+    try:  # every check runs on what is valid, so all problems come out in one pass
+        _check_references(rs, out)
+        _check_expansion(rs, out)
+        _check_conditions(rs, out)
     except Exception as exc:
         where = ", ".join(str(f) for f in rs.files) or "rules"
         out.add(where, 0, f"internal error while cross-checking: {type(exc).__name__}: {exc}")

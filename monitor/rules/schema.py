@@ -14,15 +14,19 @@ Terms are strings: `joint statement` (phrase, word-bounded), `issu*` (prefix), `
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 QualifierKind = Literal["hedged", "negated", "historical", "proposed"]
 QUALIFIER_KINDS: tuple[QualifierKind, ...] = ("hedged", "negated", "historical", "proposed")
 Severity = Literal["info", "low", "medium", "high", "critical"]
+GroupKey = Literal["story", "source", "feed"]
+"""What `dedup.group_by` may name: the alerts engine keys a group by these values only."""
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+DURATION_PATTERN = r"^\s*[0-9]+\s*[smhdw]\s*$"
+"""What `parse_duration` accepts, for the JSON Schema (editors flag `realert: 7 days`)."""
+_DURATION = re.compile(r"^([0-9]+)\s*([smhdw])$")
 
 
 def parse_duration(value: str) -> int:
@@ -33,7 +37,9 @@ def parse_duration(value: str) -> int:
     return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
 
 
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+WINDOW_PATTERN = r"^\s*([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]\s*$"
+"""What `parse_window` accepts (but an empty window such as 22:00-22:00)."""
+_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 def parse_window(value: str) -> tuple[int, int]:
@@ -45,6 +51,30 @@ def parse_window(value: str) -> tuple[int, int]:
     if start == end:
         raise ValueError("a quiet window must not be empty")
     return start, end
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _window(value: str) -> str:
+    parse_window(value)
+    return value
+
+
+# The patterns go into the JSON Schema only, so that an editor flags `realert: 7 days`; the
+# validators give the loader a message that says what a valid value looks like.
+Duration = Annotated[
+    str,
+    AfterValidator(_duration),
+    Field(json_schema_extra={"pattern": DURATION_PATTERN, "examples": ["90s", "30m", "24h", "7d"]}),
+]
+Window = Annotated[
+    str,
+    AfterValidator(_window),
+    Field(json_schema_extra={"pattern": WINDOW_PATTERN, "examples": ["22:00-07:00"]}),
+]
 
 
 class _Strict(BaseModel):
@@ -121,11 +151,10 @@ class EventDef(_Strict):
         description="nouns that refer back to the whole antecedent ('the report', 相关报道): "
         "with one, a missing group may come from the sentence before, the question or the headline",
     )
-    news_window: str = Field(
+    news_window: Duration = Field(
         default="7d",
         description="a development dated (by a time expression near it) more than this before "
         "the article's publication is background (historical)",
-        pattern=r"^\d+\s*[smhdw]$",
     )
 
     def term_lists(self) -> list[tuple[tuple[str | int, ...], list[str]]]:
@@ -159,30 +188,18 @@ class Route(_Strict):
 class Dedup(_Strict):
     """Alertmanager-style grouping: one alert per group within the realert window."""
 
-    realert: str = "24h"
-    group_by: list[str] = Field(default_factory=list)
+    realert: Duration = Field(default="24h", description="one alert per group this long")
+    group_by: list[GroupKey] = Field(
+        default_factory=list, description="one alert per story, source (outlet) or feed"
+    )
     min_sources: int = Field(default=1, ge=1)
-    digest: str | None = Field(
+    digest: Duration | None = Field(
         default=None,
         description="email: one digest per period (e.g. 1h) instead of one mail per message",
     )
-    quiet_hours: str | None = Field(
+    quiet_hours: Window | None = Field(
         default=None, description="UTC window like 22:00-07:00: messages wait until it ends"
     )
-
-    @field_validator("realert", "digest")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _window(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_window(value)
-        return value
 
 
 class RuleDef(_Strict):

@@ -114,3 +114,38 @@ def test_schema_is_json_schema() -> None:
     result = _monitor("rules", "schema")
     doc = json.loads(result.stdout)
     assert set(doc["properties"]) == {"lists", "qualifiers", "events", "rules"}
+
+
+def test_schema_flags_bad_durations_windows_and_group_by_keys() -> None:
+    """An editor using the printed schema flags `realert: 7 days`, a bad quiet window and
+    `group_by: [bogus]`; every value in the shipped pack passes the same patterns."""
+    import re
+
+    from ruamel.yaml import YAML
+
+    doc = json.loads(_monitor("rules", "schema").stdout)
+    dedup = doc["$defs"]["Dedup"]["properties"]
+    realert = re.compile(dedup["realert"]["pattern"])
+    [digest] = [s for s in dedup["digest"]["anyOf"] if s.get("type") == "string"]
+    [quiet] = [s for s in dedup["quiet_hours"]["anyOf"] if s.get("type") == "string"]
+    window = re.compile(quiet["pattern"])
+    news = re.compile(doc["$defs"]["EventDef"]["properties"]["news_window"]["pattern"])
+
+    assert not realert.search("7 days") and realert.search("7d") and realert.search("90 s")
+    assert digest["pattern"] == realert.pattern
+    assert not window.search("22-07") and not window.search("24:00-07:00")
+    assert window.search("22:00-07:00")
+    assert dedup["group_by"]["items"]["enum"] == ["story", "source", "feed"]
+    for path in sorted((ROOT / "rules").rglob("*.yaml")):
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+        for rule in data.get("rules", []):
+            for key, pattern in (
+                ("realert", realert),
+                ("digest", realert),
+                ("quiet_hours", window),
+            ):
+                if key in rule.get("dedup", {}):
+                    assert pattern.search(rule["dedup"][key]), (path, rule["id"], key)
+        for name, event in data.get("events", {}).items():
+            if "news_window" in event:
+                assert news.search(event["news_window"]), (path, name)

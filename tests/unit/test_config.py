@@ -72,6 +72,52 @@ def test_bad_config_names_key_and_reason(tmp_path: Path, text: str, expected: st
     assert expected in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "data_dir: d\nfeeds:\n  - url: https://e.org\n    interval: 1\n",
+            ["c.yaml:4: feeds.0.interval: Input should be greater than or equal to 5"],
+        ),
+        ("feeds:\n  - name: x\n", ["c.yaml:2: feeds.0.url: Field required"]),
+        (
+            "http:\n  connect_timeout: 5\n  shards: 0\nslack:\n  tokn: x\n",
+            [
+                "c.yaml:3: http.shards: Input should be greater than or equal to 1",
+                "c.yaml:5: slack.tokn: Extra inputs are not permitted",
+            ],
+        ),
+    ],
+)
+def test_bad_config_reports_the_line_of_each_problem(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    """Every invalid key is reported, each as file:line: key: reason, one per line."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+
+    assert str(info.value).splitlines() == [f"{tmp_path}/{line}" for line in expected]
+
+
+def test_a_bad_value_from_the_environment_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's line is not blamed for a value the environment set."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("http:\n  shards: 2\n")
+    monkeypatch.setenv("MONITOR_HTTP__SHARDS", "0")
+
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+
+    assert str(info.value) == (
+        "$MONITOR_HTTP__SHARDS: http.shards: Input should be greater than or equal to 1"
+    )
+
+
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     """A config path that does not exist says so."""
     with pytest.raises(ConfigError, match="cannot read config file"):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import RuleError
 from monitor.rules.loader import load_rules
+from monitor.rules.schema import DURATION_PATTERN, WINDOW_PATTERN, parse_duration, parse_window
 
 GOOD_EVENT = """events:
   e1:
@@ -58,9 +60,26 @@ CASES = {
     ),
     "bad-realert": (
         GOOD_EVENT
-        + "rules:\n  - id: r1\n    title: T\n    condition: e1\n    dedup: {realert: soon}\n",
+        + "rules:\n  - id: r1\n    title: T\n    condition: e1\n    dedup: {realert: 7 days}\n",
         11,
-        "rules.0.dedup.realert",
+        "rules.0.dedup.realert: Value error, '7 days' is not a duration like 30m, 24h or 7d",
+    ),
+    "bad-group-by": (
+        GOOD_EVENT + "rules:\n  - id: r1\n    title: T\n    condition: e1\n"
+        "    dedup:\n      group_by: [story, bogus]\n",
+        12,
+        "rules.0.dedup.group_by.1: Input should be 'story', 'source' or 'feed'",
+    ),
+    "bad-quiet-hours": (
+        GOOD_EVENT + "rules:\n  - id: r1\n    title: T\n    condition: e1\n"
+        "    dedup:\n      quiet_hours: 22-07\n",
+        12,
+        "rules.0.dedup.quiet_hours: Value error, '22-07' is not a UTC window",
+    ),
+    "bad-news-window": (
+        GOOD_EVENT + "    news_window: a week\n",
+        7,
+        "events.e1.news_window: Value error, 'a week' is not a duration",
     ),
     "not-a-mapping": ("- a\n- b\n", 1, "must be a mapping"),
     "follows-unknown": (
@@ -96,6 +115,100 @@ def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
         load_rules(tmp_path)
 
     assert len(info.value.problems) == 3
+
+
+def test_every_kind_of_problem_comes_out_in_one_pass(tmp_path: Path) -> None:
+    """Schema errors, duplicate ids, unknown references and group_by values are reported
+    together, each at its file:line: fixing one never reveals the next."""
+    (tmp_path / "a.yaml").write_text(
+        "lists:\n"
+        "  china: [China]\n"
+        "events:\n"
+        "  opened:\n"
+        "    all: [[hotline], [opened], [$nowhere]]\n"
+        "  broken:\n"
+        "    all: [[x]]\n"
+        "    within: many\n"
+    )
+    (tmp_path / "b.yaml").write_text(
+        "lists:\n"
+        "  china: [PRC]\n"
+        "rules:\n"
+        "  - id: r1\n"
+        "    title: T\n"
+        "    condition: opened and missing\n"
+        "    dedup: {group_by: [bogus], realert: 7 days}\n"
+        "  - id: r1\n"
+        "    title: T\n"
+        "    condition: broken\n"
+    )
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+
+    with pytest.raises(RuleError) as info:
+        load_rules(tmp_path)
+
+    assert sorted(str(p) for p in info.value.problems) == sorted(
+        [
+            f"{a}:4: event 'opened' refers to unknown list $nowhere",
+            f"{a}:8: events.broken.within: Input should be a valid integer, unable to parse "
+            "string as an integer",
+            f"{b}:2: list 'china' already defined at {a}:2",
+            f"{b}:4: rule 'r1': condition refers to unknown event 'missing'",
+            f"{b}:7: rules.0.dedup.realert: Value error, '7 days' is not a duration like 30m, "
+            "24h or 7d",
+            f"{b}:7: rules.0.dedup.group_by.0: Input should be 'story', 'source' or 'feed'",
+            f"{b}:8: rule id 'r1' already used at {b}:4",
+        ]
+    )
+
+
+def test_a_reference_to_an_invalid_definition_is_not_called_unknown(tmp_path: Path) -> None:
+    """A list or event that fails the schema still exists: only its own error is reported."""
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "lists:\n  l: {not: a list}\n"
+        "events:\n  e:\n    all: [[$l]]\n    within: 0\n"
+        "rules:\n  - id: r\n    title: T\n    condition: e and $l\n"
+        "  - {id: s, title: S, condition: e, follows: r}\n"
+    )
+
+    with pytest.raises(RuleError) as info:
+        load_rules(path)
+
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:2: lists.l: Input should be a valid list",
+        f"{path}:6: events.e.within: Input should be greater than or equal to 1",
+    ]
+
+
+def test_an_unreadable_file_does_not_make_every_reference_unknown(tmp_path: Path) -> None:
+    """When lists.yaml has a YAML syntax error, the rules naming its lists are not flooded
+    with 'unknown list' errors: only the syntax error is reported."""
+    (tmp_path / "lists.yaml").write_text("lists:\n  china: [China\n")
+    (tmp_path / "story.yaml").write_text(
+        "events:\n  e:\n    all: [[$china], [hotline]]\n"
+        "rules:\n  - {id: r, title: T, condition: e and $china}\n"
+    )
+
+    with pytest.raises(RuleError) as info:
+        load_rules(tmp_path)
+
+    [problem] = info.value.problems
+    assert str(problem).startswith(f"{tmp_path / 'lists.yaml'}:3: invalid YAML")
+
+
+def test_every_group_by_key_the_alerts_engine_knows_is_accepted(tmp_path: Path) -> None:
+    """story, source and feed (what `alerts.engine` groups by) load."""
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        GOOD_EVENT + "rules:\n  - id: r1\n    title: T\n    condition: e1\n"
+        "    dedup: {group_by: [story, source, feed], realert: 7d, digest: 1h,"
+        " quiet_hours: '22:00-07:00'}\n"
+    )
+
+    rules = load_rules(path).rules
+
+    assert rules["r1"].value.dedup.group_by == ["story", "source", "feed"]
 
 
 def test_duplicate_ids_across_files_point_at_both(tmp_path: Path) -> None:
@@ -180,3 +293,26 @@ def test_random_structures_never_crash_the_loader(tmp_path: Path, doc: dict[str,
         load_rules(path)
     except RuleError as exc:
         assert exc.problems and all(": " in str(p) for p in exc.problems)
+
+
+@given(text=st.text(alphabet="0123456789smhdwx :-\t", max_size=14))
+@example(text="22:00-07:00")
+@example(text=" 23:59-00:00 ")
+@example(text="22:00-22:00")
+@example(text="24:00-07:00")
+@example(text=" 7 d ")
+@example(text="7 days")
+def test_the_schema_patterns_accept_what_the_loader_accepts(text: str) -> None:
+    """An editor and `rules check` agree on durations and windows (but an empty window, which
+    a pattern cannot see)."""
+    import re
+
+    def loads(parse: Callable[[str], object]) -> bool:
+        try:
+            parse(text)
+        except ValueError as exc:
+            return "must not be empty" in str(exc)
+        return True
+
+    assert bool(re.search(DURATION_PATTERN, text)) == loads(parse_duration)
+    assert bool(re.search(WINDOW_PATTERN, text)) == loads(parse_window)
