@@ -25,7 +25,12 @@ from monitor.alerts.engine import Processed, alert_order
 from monitor.config import FeedConfig, Settings
 from monitor.console import progress
 from monitor.errors import ConfigError, RuleError, StateError
-from monitor.extract.seed_format import iter_text_files, probe_writable, read_article
+from monitor.extract.seed_format import (
+    iter_text_files,
+    probe_writable,
+    read_article,
+    remove_orphan_temp_files,
+)
 from monitor.health import HealthServer
 from monitor.models import Article, FeedEntry, PollOutcome
 from monitor.pipeline import Pipeline, build_alerting, entry_from_json, policies_of
@@ -245,8 +250,13 @@ class Daemon:
         while not self.stopping.is_set():
             try:
                 items = await streams.reclaim(consumer, cfg.claim_idle_s, cfg.batch)
-                if items:
+                if items:  # a worker died: its items and its half-written files are ours now
                     log.warning("reclaimed", count=len(items), consumer=consumer)
+                    removed = await asyncio.to_thread(
+                        remove_orphan_temp_files, self.settings.archive_path
+                    )
+                    if removed:
+                        log.info("orphan_temp_files_removed", count=removed)
                 else:
                     items = await streams.read(consumer, cfg.batch, block_ms=1000)
                 await self._process_items(pipeline, items)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,8 @@ def archive_name(seq: int, url_hash: str, day: datetime) -> str:
 
 def _atomic_write(path: Path, data: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    # the writer's pid is in the name, so a crashed writer's leftovers can be told apart
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(data)
@@ -35,6 +37,35 @@ def _atomic_write(path: Path, data: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_TEMP = re.compile(r"^\.tmp-(\d+)-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def remove_orphan_temp_files(root: Path, recent_s: float = 2 * 86400) -> int:
+    """Delete half-written archive files whose writer process is gone (a SIGKILLed worker's
+    atomic write); only day folders touched in the last `recent_s` are looked at."""
+    if not root.is_dir():
+        return 0
+    removed = 0
+    horizon = time.time() - recent_s
+    for folder in (p for p in root.iterdir() if p.is_dir() and p.stat().st_mtime >= horizon):
+        for entry in folder.iterdir():
+            m = _TEMP.match(entry.name)
+            if m and not _alive(int(m.group(1))):
+                entry.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def sidecar_of(article: Article) -> dict[str, Any]:

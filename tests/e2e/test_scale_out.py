@@ -1,15 +1,22 @@
 """Scale-out under faults: 2 pollers, 3 workers and a sender on one Redis, with a worker
-SIGKILLed mid-batch, Redis restarted once, and Slack down for 30 s."""
+SIGKILLed while it holds a claim, Redis restarted once, and Slack failing its first posts.
+
+Every fault is tied to a condition, never to a time window: the kill waits until the worker's
+consumer has pending entries in the group, and the Slack outage lasts a number of posts."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
 import pytest
+import redis as redis_sync
 from pytest_httpserver import HTTPServer
 
+from monitor.state.keys import Keys
 from monitor.state.redis_server import RedisServer, free_port
+from monitor.state.streams import GROUP
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import LEAD, REWRITES
 from tests.support.builders import article_page, rss
@@ -77,6 +84,21 @@ def _publish(server: HTTPServer) -> int:
     return len(articles)
 
 
+def _pending(url: str, pid: int) -> int:
+    """Entries the worker with this pid has claimed and not acknowledged."""
+    consumer = f"{socket.gethostname()}:{pid}"
+    client = redis_sync.Redis.from_url(url)
+    try:
+        for c in client.xinfo_consumers(Keys().items_stream(), GROUP):
+            if c["name"].decode() == consumer:
+                return int(c["pending"])
+        return 0
+    except redis_sync.ResponseError:  # the stream or group does not exist yet
+        return 0
+    finally:
+        client.close()
+
+
 def test_pollers_workers_sender_survive_kill_redis_restart_and_slack_outage(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:
@@ -89,7 +111,8 @@ def test_pollers_workers_sender_survive_kill_redis_restart_and_slack_outage(
     )
     procs: list[DaemonProcess] = []
     with SlackAPI() as slack:
-        slack.fail(10**9, status=500, until=time.time() + 30)
+        outage = 3  # Slack answers 500 to the first posts: an outage measured in posts
+        slack.fail(outage, status=500)
         cfg = tmp_path / "monitor.yaml"
         cfg.write_text(
             f"feeds:\n{feeds}redis_url: {redis.url}\ndata_dir: {tmp_path / 'data'}\nrules: {ROOT / 'rules'}\n"
@@ -113,8 +136,12 @@ def test_pollers_workers_sender_survive_kill_redis_restart_and_slack_outage(
                     else 0
                 )
 
-            workers[0].wait_for(lambda: workers[0].logged("archived"), what="worker 0 busy")
+            pid = workers[0].proc.pid
+            workers[0].wait_for(
+                lambda: _pending(redis.url, pid) > 0, what="worker 0 holding a claim"
+            )
             workers[0].kill()  # SIGKILL mid-batch: its pending items must be reclaimed
+            left_pending = _pending(redis.url, pid)  # exact now: nobody acks for a dead worker
             procs[1].wait_for(
                 lambda: archived() >= total // 2, timeout=120, what="half the articles"
             )
@@ -135,11 +162,14 @@ def test_pollers_workers_sender_survive_kill_redis_restart_and_slack_outage(
                     p.terminate(timeout=60)
             redis.stop()
 
-    files = list((tmp_path / "data" / "archive").rglob("*.txt"))
+    archived_files = list((tmp_path / "data" / "archive").rglob("*.txt"))
+    files = [f for f in archived_files if not f.name.startswith(".")]
     assert len(files) == total and len({f.name.split("_")[1] for f in files}) == total
+    assert [f.name for f in archived_files if f.name.startswith(".tmp-")] == []
     messages = slack.posted()
     keys = [m["metadata"]["event_payload"]["idempotency_key"] for m in messages]
     assert len(keys) == len(POSITIVES) == len(set(keys))
     assert len([m for m in messages if not m.get("thread_ts")]) == 4
-    assert any(c.status == 500 for c in slack.calls("chat.postMessage"))
-    assert any(p.logged("reclaimed") for p in procs[1:3])
+    assert len([c for c in slack.calls("chat.postMessage") if c.status == 500]) == outage
+    if left_pending:  # the dead worker's claims can only have been finished by a reclaim
+        assert any(p.logged("reclaimed") for p in procs[1:3])
