@@ -112,6 +112,15 @@ class AlertsConfig(_Strict):
     max_attempts: int | None = Field(
         default=None, ge=1, description="optional cap on attempts besides retry_for_s"
     )
+    timezone: str = Field(
+        default="UTC", description="the desk's time zone for times in messages (IANA name)"
+    )
+    desk_digest_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="email every rule's messages as one desk-wide digest per period, in "
+        "seconds (a rule's own dedup.digest wins; 0: off)",
+    )
     old_news_days: float = Field(
         default=30.0,
         ge=0,
@@ -129,6 +138,19 @@ class AlertsConfig(_Strict):
     )
     reconcile_window_s: float = Field(default=86400.0, gt=0)
     console: bool = Field(default=True, description="also print alerts and append alerts.jsonl")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)"
+            ) from None
+        return value
 
 
 class ServiceConfig(_Strict):

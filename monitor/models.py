@@ -172,7 +172,7 @@ class Delivery:
     event: str
     evidence: str
     terms: tuple[str, ...]
-    why: str
+    why: str  # in plain words
     sources: int  # independent reports on the alert when sent (copies count once)
     stories: int
     route_slack: str | None = None
@@ -187,6 +187,8 @@ class Delivery:
     corrected: bool = False  # the alert: an article it rests on was corrected
     was: str = ""  # a correction: the headline before
     change: str = ""  # a correction: "corrected" (still reports it) or "withdrawn"
+    why_detail: str = ""  # the engine's reasons (event, terms, notes) for a context line
+    also_matched: tuple[str, ...] = ()  # other developments the same article reported
     thread_subject: str = ""  # the alert's own mail subject, which replies reuse with "Re:"
     first_alerted: str = ""  # old news: when the alert was first sent (ISO, UTC)
     again_after_days: int = 0  # old news: days between the first alert and this report

@@ -93,6 +93,7 @@ def build_alerting(
         store.alerts, matcher.match_article, policies_of(matcher), stories, sorted(sinks), clock
     )
     engine.old_news_s = cfg.old_news_days * 86400
+    engine.desk_digest_s = cfg.desk_digest_s
     deliverer = Deliverer(store.alerts, sinks, cfg, clock)
     deliverer.ops_channel = settings.service.ops_channel
     return engine, deliverer

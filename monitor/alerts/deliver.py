@@ -21,8 +21,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -36,13 +37,30 @@ from monitor.state.alerts import AlertState, OutboxEntry
 log = structlog.get_logger("deliver")
 
 
+def desk_time(value: str | float | None, tz: tzinfo) -> str | None:
+    """An ISO time or epoch seconds as the desk reads it: `2026-06-05 12:00 CEST`."""
+    if value is None or value == "":
+        return None
+    try:
+        when = (
+            datetime.fromtimestamp(value, UTC)
+            if isinstance(value, float | int)
+            else datetime.fromisoformat(value)
+        )
+    except ValueError:
+        return str(value)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def to_delivery(
     entry: OutboxEntry,
     alert: dict[str, Any],
     payload: dict[str, Any] | None = None,
     kind: str | None = None,
+    tz: tzinfo = UTC,
 ) -> Delivery:
-    """The message for a sink, with the alert's counts as they are now."""
+    """The message for a sink, with the alert's counts as they are now, times in `tz`."""
     p = payload or entry.payload
     return Delivery(
         key=entry.key if payload is None else entry.alert_id,
@@ -54,7 +72,7 @@ def to_delivery(
         headline=p.get("headline", ""),
         url=p.get("url", ""),
         source=p.get("source", ""),
-        published=p.get("published"),
+        published=desk_time(p.get("published"), tz),
         event=p.get("event", ""),
         evidence=p.get("evidence", ""),
         terms=tuple(p.get("terms", ())),
@@ -73,8 +91,10 @@ def to_delivery(
         corrected=alert.get("corrected") == "1",
         was=p.get("was", ""),
         change=p.get("change", ""),
-        **_old_news(entry, alert),
+        **_old_news(entry, alert, tz),
         thread_subject=_subject(alert.get("payload") or {}),
+        why_detail=p.get("why_detail", ""),
+        also_matched=tuple(p.get("also", ())),
     )
 
 
@@ -86,13 +106,13 @@ def _subject(alert_payload: dict[str, Any]) -> str:
     return f"[{str(p.get('severity', 'medium')).upper()}] {p.get('rule_title', '')}: {p.get('headline', '')}"
 
 
-def _old_news(entry: OutboxEntry, alert: dict[str, Any]) -> dict[str, Any]:
+def _old_news(entry: OutboxEntry, alert: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
     """For a development reported again after its window: when it was first alerted."""
     if entry.kind != "again" or not alert.get("opened"):
         return {}
     first = float(alert["opened"])
     return {
-        "first_alerted": datetime.fromtimestamp(first, UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "first_alerted": desk_time(first, tz),
         "again_after_days": max(0, int((entry.created - first) // 86400)),
     }
 
@@ -111,6 +131,9 @@ class Deliverer:
     ops_channel: str | None = None  # where "sink down" notices go in Slack
     attempted: dict[str, float] = field(default_factory=dict)  # sink -> last attempt (probes)
     last_probe: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.tz: tzinfo = ZoneInfo(self.cfg.timezone)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Capped exponential backoff with jitter, never shorter than Retry-After."""
@@ -176,7 +199,7 @@ class Deliverer:
             await self._send_digest(sink, entry)
             return
         alert = await self.state.alert(entry.alert_id)
-        delivery = to_delivery(entry, alert)
+        delivery = to_delivery(entry, alert, tz=self.tz)
         parent_ref = None
         if entry.parent:
             parent_ref = await self.state.receipt(entry.sink, entry.parent)
@@ -232,7 +255,7 @@ class Deliverer:
             return  # already sent with a sibling of this digest
         items = []
         for e in sorted(entries, key=lambda x: x.created):
-            items.append(to_delivery(e, await self.state.alert(e.alert_id)))
+            items.append(to_delivery(e, await self.state.alert(e.alert_id), tz=self.tz))
         first = items[0]
         digest = dataclasses.replace(
             first, key=entry.digest, kind="digest", parent_key=None, items=tuple(items),
@@ -378,7 +401,9 @@ class Deliverer:
     async def _refresh_parent(
         self, sink: Sink, entry: OutboxEntry, alert: dict[str, Any], parent_ref: str
     ) -> None:
-        parent = to_delivery(entry, alert, payload=alert.get("payload") or {}, kind="alert")
+        parent = to_delivery(
+            entry, alert, payload=alert.get("payload") or {}, kind="alert", tz=self.tz
+        )
         try:
             await sink.update(parent, parent_ref)
         except SinkError as exc:  # the follow-up is delivered; the count catches up on the next one

@@ -42,10 +42,20 @@ def outlet(article: Article) -> str:
     return domain or article.source or "unknown"
 
 
-def why_line(ev: Evidence) -> str:
-    """One line that says why the event matched."""
+def why_line(rule: RulePolicy) -> str:
+    """Why this is an alert, in the desk's words (the engine detail goes in `why_detail`)."""
+    if rule.follows:
+        return "a denial or retraction of the reported development"
+    return "reported as done; no hedge, plan, denial or history cue nearby"
+
+
+def why_detail(ev: Evidence | None, rule: RulePolicy) -> str:
+    """The engine's reasons, for whoever checks a rule: event, terms, where, and its notes."""
+    if ev is None:
+        return f"rule {rule.id}: condition {rule.condition!r} holds"
     terms = ", ".join(f"'{t.text}'" for t in ev.terms)
-    return f"{ev.event}: {terms} in one clause of the {ev.field}; no hedge, denial, plan or history cue near them"
+    notes = "".join(f"; {n}" for n in ev.notes)
+    return f"rule {rule.id}, event {ev.event}: {terms} in one clause of the {ev.field}{notes}"
 
 
 def best_evidence(match: RuleMatch | None) -> Evidence | None:
@@ -95,7 +105,8 @@ def payload_for(
         "event": ev.event if ev else "",
         "evidence": ev.sentence if ev else "",
         "terms": [t.text for t in ev.terms] if ev else [],
-        "why": why_line(ev) if ev else f"condition {rule.condition!r} holds",
+        "why": why_line(rule),
+        "why_detail": why_detail(ev, rule),
         "route_slack": rule.route_slack,
         "route_email": list(rule.route_email),
         "article": article_id(article),
@@ -125,6 +136,7 @@ class AlertEngine:
     sinks: list[str]
     clock: Callable[[], float] = time.time
     old_news_s: float = 30 * 86400.0
+    desk_digest_s: float = 0.0  # every rule's email in one digest per period (0: off)
 
     async def process(self, article: Article) -> Processed:
         """Run one article through dedup, stories, rules and alert decisions."""
@@ -150,7 +162,8 @@ class AlertEngine:
             if match.rule in revised:
                 continue
             rule = self.policies[match.rule]
-            decision = await self._decide(article, aid, story, match, rule, content)
+            also = [self.policies[r].title for r in matches if r != match.rule]
+            decision = await self._decide(article, aid, story, match, rule, content, also)
             processed.decisions.append((match.rule, decision))
             metrics.RULE_MATCHES.labels(rule=match.rule).inc()
             metrics.ALERT_DECISIONS.labels(action=decision.action).inc()
@@ -235,12 +248,15 @@ class AlertEngine:
         match: RuleMatch,
         rule: RulePolicy,
         content: str = "",
+        also: list[str] | None = None,
     ) -> Decision:
         target = self.policies[rule.follows] if rule.follows else rule
         now = self.clock()
         group = self._group(target, article, story)
         due = quiet_until(now, target.quiet)
-        digest_end = digest_window(due, target.digest_s) if target.digest_s else None
+        period = target.digest_s or self.desk_digest_s  # the rule's own, else the desk's
+        digest_end = digest_window(due, period) if period else None
+        digest_key = f"{target.id if target.digest_s else 'desk'}:{int(digest_end or 0)}"
         return await self.state.decide(
             rule=target.id,
             group=group,
@@ -250,13 +266,16 @@ class AlertEngine:
             source=outlet(article),
             story=story,
             min_sources=target.min_sources,
-            payload=payload_for(article, match, rule, target if rule.follows else None),
+            payload={
+                **payload_for(article, match, rule, target if rule.follows else None),
+                "also": also or [],
+            },
             sinks=self.sinks,
             correction=rule.follows is not None,
             now=now,
             due=due,
             due_email=digest_end or due,
-            digest_key=f"{target.id}:{int(digest_end)}" if digest_end else "",
+            digest_key=digest_key if digest_end else "",
             old_news_s=self.old_news_s,
             record=(
                 rule.id,

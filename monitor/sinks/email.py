@@ -76,6 +76,12 @@ class EmailSink:
             f"{lead}: {d.headline}\n{d.source} · {d.published or 'time unknown'}\n{d.url}\n\n"
             + (f"Was: {d.was}\n" if d.was else "")
             + f"Evidence: {d.evidence}\nWhy: {d.why}\nSources so far: {sources_line(d)}\n"
+            + (
+                f"Same article also reports: {'; '.join(d.also_matched)}\n"
+                if d.also_matched
+                else ""
+            )
+            + (f"Detail: {d.why_detail}\n" if d.why_detail else "")
             + (f"Outlets: {outlets_line(d)}\n" if len(d.outlets) > 1 else "")
         )
         evidence = html.escape(d.evidence)
@@ -94,25 +100,27 @@ class EmailSink:
 
     def _digest(self, d: Delivery) -> EmailMessage:
         msg = EmailMessage()
-        msg["Subject"] = f"[Digest] {d.rule_title}: {len(d.items)} update(s)"
+        titles = list(dict.fromkeys(i.rule_title for i in d.items))  # one per development
+        heading = titles[0] if len(titles) == 1 else f"{len(titles)} developments"
+        msg["Subject"] = f"[Digest] {heading}: {len(d.items)} update(s)"
         msg["Auto-Submitted"] = "auto-generated"
         msg["From"] = self.sender
         msg["To"] = ", ".join(d.route_email or tuple(self.recipients))
         msg["Date"] = format_datetime(datetime.now(UTC))
         msg["Message-ID"] = message_id(d.key, self.domain)
         lines, parts = [], []
-        for item in d.items:
-            label = {"alert": "New", "followup": "Also reported", "correction": "Correction"}.get(
-                item.kind, item.kind
+        for item in sorted(d.items, key=lambda i: titles.index(i.rule_title)):
+            label = (
+                lead_label(item) if len(titles) == 1 else f"{item.rule_title}: {lead_label(item)}"
             )
             lines.append(
                 f"- {label}: {item.headline} ({item.source}) {item.url}\n  {item.evidence}"
             )
             parts.append(f"<li><b>{label}:</b> <a href=\"{html.escape(item.url)}\">{html.escape(item.headline)}</a> "
                          f"({html.escape(item.source)})<br><i>{html.escape(item.evidence)}</i></li>")  # fmt: skip
-        msg.set_content(f"{d.rule_title} — {len(d.items)} update(s)\n\n" + "\n".join(lines) + "\n")
+        msg.set_content(f"{heading} — {len(d.items)} update(s)\n\n" + "\n".join(lines) + "\n")
         msg.add_alternative(
-            f"<p><b>{html.escape(d.rule_title)}</b></p><ul>{''.join(parts)}</ul>", subtype="html"
+            f"<p><b>{html.escape(heading)}</b></p><ul>{''.join(parts)}</ul>", subtype="html"
         )
         return msg
 

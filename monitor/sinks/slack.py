@@ -70,9 +70,17 @@ def alert_blocks(d: Delivery) -> list[dict[str, Any]]:
         *([{"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*Outlets:* {_esc(outlets_line(d))}", MAX_SECTION)}}] if len(d.outlets) > 1 else []),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(
             f"*Why:* {_esc(d.why)} · *Severity:* {d.severity} · *Sources:* {sources_line(d)}",
-            MAX_SECTION)}]},
+            MAX_SECTION)}, *_detail(d)]},
     ]  # fmt: skip
     return blocks[:MAX_BLOCKS]
+
+
+def _detail(d: Delivery) -> list[dict[str, Any]]:
+    """The small print under an alert: the same article's other developments, the engine's
+    reasons with the rule id."""
+    parts = [f"Same article also reports: {'; '.join(d.also_matched)}"] if d.also_matched else []
+    parts += [d.why_detail or f"rule {d.rule}"]
+    return [{"type": "mrkdwn", "text": _cut(_esc(p), MAX_SECTION)} for p in parts]
 
 
 def reply_blocks(d: Delivery) -> list[dict[str, Any]]:

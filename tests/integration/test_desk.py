@@ -461,3 +461,65 @@ def _dead_entries(redis_url: str) -> list[Any]:
             await store.aclose()
 
     return asyncio.run(go())
+
+
+TWO = article(
+    0, "wire.example", "US and China agree AI talks, issue joint statement",
+    ["BEIJING, June 5 (Reuters) - The United States and China issued a joint statement on "
+     "artificial intelligence on Friday.",
+     "The two governments also agreed to launch an official dialogue on AI risks, officials said."],
+)  # fmt: skip
+
+
+def test_messages_read_at_3am(redis_url: str, tmp_path: Path) -> None:
+    """The quote is the body sentence with its dateline, the why is plain with the engine
+    detail and rule id in small print, times are in the desk's zone, and an article reporting
+    two developments says so in each alert."""
+    folder = _write(tmp_path / "in", [TWO])
+    with SlackAPI() as slack:
+        settings = _settings(redis_url, tmp_path, slack, timezone="Europe/Berlin")
+        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        msgs = {m["text"].split(":")[0]: m for m in slack.posted("#us-china-ai")}
+
+    joint = msgs["[HIGH] US and China issue a joint statement"]
+    blocks = [b for b in joint["blocks"]]
+    source_line, quote = blocks[1]["text"]["text"], blocks[2]["text"]["text"]
+    context = [e["text"] for e in blocks[-1]["elements"]]
+    assert source_line.endswith("\nwire.example · 2026-06-05 12:00 CEST")  # 10:00 UTC
+    assert quote.startswith("> BEIJING, June 5 (Reuters) - The United States and China *issued*")
+    assert context[0].startswith(
+        "*Why:* reported as done; no hedge, plan, denial or history cue nearby"
+    )
+    assert (
+        context[1]
+        == "Same article also reports: US and China agree to (or hold) an official AI dialogue"
+    )
+    assert context[2].startswith("rule us-china-joint-statement, event ")
+    dialogue = [m for k, m in msgs.items() if "official AI dialogue" in k]
+    assert "Same article also reports: US and China issue a joint statement" in str(
+        dialogue[0]["blocks"]
+    )
+
+
+def test_a_desk_wide_digest_gathers_every_rule(redis_url: str, tmp_path: Path) -> None:
+    """alerts.desk_digest_s: the two developments of one article reach the mailbox as one
+    digest naming both, instead of one mail per rule."""
+    folder = _write(tmp_path / "in", [TWO])
+    box = _Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = _mail_settings(redis_url, tmp_path, port, False)
+        settings = settings.model_copy(
+            update={"alerts": settings.alerts.model_copy(update={"desk_digest_s": 3600.0})}
+        )
+        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+    finally:
+        controller.stop()
+
+    [digest] = box.messages
+    assert digest["Subject"] == "[Digest] 2 developments: 2 update(s)"
+    body = digest.get_body(("plain",)).get_content()
+    assert "- US and China issue a joint statement: New development:" in body
+    assert "- US and China agree to (or hold) an official AI dialogue: New development:" in body
