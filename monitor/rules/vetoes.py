@@ -1,0 +1,238 @@
+"""Qualifiers judge a candidate (NegEx/ConText style): the nearest cue in scope vetoes it.
+
+Pseudo-cues, asides and relative clauses after the terms never veto; denial frames govern the
+rest of their clause; a `proposed` cue after an agreement term is part of the development; an
+explicit past year, a time expression dating it before the event's news window, a retraction
+in the clause or the next sentence, and a question also veto.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+from monitor.rules.compiler import Compiled
+from monitor.rules.found import Candidate, Hit, VetoReason
+from monitor.rules.qualifiers import past_years
+from monitor.rules.temporal import TimeRef, time_refs
+from monitor.rules.text import Doc
+
+_RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose)\b|，(?:该|这)")
+# Where a negation or hedge stops governing what follows it (ConText's terminators).
+_TERMINATOR = re.compile(
+    r",\s+(?:and|but|while|after|before|because|since|as|which|who|when|where|although)\b"
+    r"|\b(?:and then|after which|whereas|said|says|told|added|announced|confirmed|stated)\b|，|、"
+)
+_AFTER_STOP = re.compile(r"[,;:]")
+_INFINITIVE = re.compile(r"\bto\s+$")
+_FUTURE_TENSE = re.compile(
+    r"\b(?:will|would|shall|next|upcoming|due|scheduled|slated|planned|to be held)\b|将|拟|明年|下月|下周"
+)
+_FORWARD = ("negated", "hedged")  # kinds whose cue governs the rest of the clause after it
+# Cues that, after an agreement term, report the agreement: "agreed that talks would be held",
+# "affirmed the need to hold talks".
+_FUTURE = frozenset({"would", "will", "need to", "need for"})
+
+
+class Qualifiers:
+    """The veto half of the event search, for one document."""
+
+    def __init__(
+        self,
+        c: Compiled,
+        doc: Doc,
+        by_sentence: dict[int, list[Hit]],
+        cue_hits_of: Callable[[int], list[Hit]],
+        same_paragraph: Callable[[int, int], bool],
+        ref_year: int,
+        published: date | None,
+    ) -> None:
+        self.c = c
+        self.doc = doc
+        self.by_sentence = by_sentence
+        self.cue_hits_of = cue_hits_of
+        self._same_paragraph = same_paragraph
+        self.ref_year = ref_year
+        self.published = published
+        self._times: dict[tuple[int, int], list[TimeRef]] = {}
+
+    def veto(self, cand: Candidate) -> VetoReason | None:
+        """The exclusion or qualifier that vetoes a candidate (nearest cue first), or None."""
+        doc, clause, chosen = self.doc, cand.clause, cand.chosen
+        chosen_ids = {(h.start, h.tid) for h in chosen}
+        for h in self.by_sentence.get(cand.si, ()):
+            inside = clause.start <= h.start < clause.end
+            if inside and h.tid in cand.event.none and (h.start, h.tid) not in chosen_ids:
+                return VetoReason("excluded", doc.display[h.start : h.end], h.start)
+        span_end = max(h.end for h in chosen)
+        for check in (self._cue_veto, self._year_veto, self._time_veto, self._retraction):
+            found = check(cand, span_end)
+            if found is not None:
+                return found
+        text = doc.display[clause.start : clause.end]
+        if "hedged" in cand.pattern.qualifiers and text.rstrip("\"') ").endswith("?"):
+            return VetoReason("hedged", "?", clause.end - 1, "a question")
+        if "hedged" in cand.pattern.qualifiers and doc.question_paragraph(clause.start):
+            return VetoReason(
+                "hedged", "?", clause.start, "inside a question: presupposed, not reported"
+            )
+        return None
+
+    def _after_relative(self, span_end: int, pos: int) -> bool:
+        # "a channel that Beijing suspended years ago": the cue describes the noun
+        return pos > span_end and bool(_RELATIVE.search(self.doc.folded, span_end, pos))
+
+    def _live_cues(self, cand: Candidate, span_end: int) -> list[Hit]:
+        """Cue hits of the clause that can veto: not inside a pseudo-cue, an aside, a relative
+        clause after the terms, or the matched terms themselves; not the month May."""
+        doc, clause = self.doc, cand.clause
+        cues = [h for h in self.cue_hits_of(cand.si) if clause.start <= h.start < clause.end]
+        pseudo = [(h.start, h.end) for h in cues if h.tid in self.c.pseudo]
+        chosen = [(h.start, h.end) for h in cand.chosen]
+        scopes = {doc.aside_of(clause, h.start) for h in cand.chosen}
+        out = []
+        for h in cues:
+            if not self.c.cue_kind.get(h.tid):
+                continue
+            if any(s <= h.start and h.end <= e for s, e in pseudo + chosen):
+                continue
+            if doc.aside_of(clause, h.start) not in scopes or self._after_relative(
+                span_end, h.start
+            ):
+                continue  # an aside is its own scope: only cues beside the terms count
+            if doc.display[h.start : h.end] == "May" and h.start != clause.start:
+                continue  # the month, not the modal
+            out.append(h)
+        return out
+
+    def _cue_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
+        doc, clause, chosen = self.doc, cand.clause, cand.chosen
+        scope = cand.event.scope
+        lo = min(h.word for h in chosen) - scope.before
+        last = max(chosen, key=lambda h: h.end)
+        # a Chinese noun phrase puts its head last: "启动X的筹备工作" (preparations for X)
+        hi = max(h.word for h in chosen) + scope.after + (3 if self.c.terms[last.tid].cjk else 0)
+        first = min(h.start for h in chosen)
+        agreements = [
+            h.start
+            for h in self.cue_hits_of(cand.si)
+            if h.tid in cand.event.agreement and clause.start <= h.start < clause.end
+        ]
+        best: tuple[int, str, Hit] | None = None
+        for h in self._live_cues(cand, span_end):
+            h.word = doc.word_in(clause, h.start)
+            frame = h.tid in self.c.frames and h.start < first
+            governs = h.start < first and not _TERMINATOR.search(doc.folded, h.end, first)
+            # a cue after a comma belongs to the next phrase (history still dates the clause)
+            after_comma = h.start >= span_end and bool(
+                _AFTER_STOP.search(doc.folded, span_end, h.start)
+            )
+
+            for kind in cand.pattern.qualifiers:
+                if kind not in self.c.cue_kind[h.tid]:
+                    continue
+                forward = governs and kind in _FORWARD
+                if after_comma and kind != "historical":
+                    continue
+                if not (kind == "historical" or frame or forward or lo <= h.word <= hi):
+                    continue
+                future = kind == "proposed" or self.doc.folded[h.start : h.end] in _FUTURE
+                if future and any(a <= h.start for a in agreements):
+                    continue  # "agreed that they will hold talks": the agreement is the news
+                distance = min(abs(h.word - c.word) for c in chosen)
+                if best is None or distance < best[0]:
+                    best = (distance, kind, h)
+        if best is None and "proposed" in cand.pattern.qualifiers:
+            return self._infinitive(cand, agreements)
+        if best is None:
+            return None
+        _, found, cue = best
+        note = "denial frame governs the clause" if cue.tid in self.c.frames else ""
+        return VetoReason(found, doc.display[cue.start : cue.end], cue.start, note)
+
+    def _infinitive(self, cand: Candidate, agreements: list[int]) -> VetoReason | None:
+        """ "to establish", "to hold": an infinitive states an aim or a plan, unless an
+        agreement before it makes it the news ("agreed to hold talks")."""
+        for h in cand.chosen:
+            if self.c.terms[h.tid].key.startswith("to "):
+                continue
+            m = _INFINITIVE.search(self.doc.folded, max(0, h.start - 4), h.start)
+            if m and not any(a <= m.start() for a in agreements):
+                return VetoReason("proposed", "to", m.start(), "an infinitive: an aim or plan")
+        return None
+
+    def _year_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
+        if "historical" not in cand.pattern.qualifiers:
+            return None
+        clause = cand.clause
+        scopes = {self.doc.aside_of(clause, h.start) for h in cand.chosen}
+        for s, _e, year in past_years(self.doc.folded[clause.start : clause.end], self.ref_year):
+            at = clause.start + s
+            if self._after_relative(span_end, at) or self.doc.aside_of(clause, at) not in scopes:
+                continue  # the year of another noun, or of an aside the terms are not in
+            return VetoReason("historical", year, at, f"a year before {self.ref_year}")
+        return None
+
+    def nearest_time(self, cand: Candidate) -> TimeRef | None:
+        """The time expression nearest the terms: in the clause, else in the sentence."""
+        if self.published is None:
+            return None
+        doc = self.doc
+        sent = doc.sentences[cand.si]
+        mid = min(h.start for h in cand.chosen)
+        scopes = {doc.aside_of(cand.clause, h.start) for h in cand.chosen}
+        for lo, hi in ((cand.clause.start, cand.clause.end), (sent.start, sent.end)):
+            if (lo, hi) not in self._times:
+                self._times[lo, hi] = time_refs(doc.folded, lo, hi, self.published)
+            refs = [
+                r
+                for r in self._times[lo, hi]
+                if r.days_before is not None
+                and doc.aside_of(cand.clause, r.start) in scopes
+                and not self._dates_other_noun(r, cand)
+            ]
+            if refs:
+                ref = min(refs, key=lambda r: abs(r.start - mid))
+                if _FUTURE_TENSE.search(doc.folded, cand.clause.start, ref.start):
+                    # "would be held in March": the month ahead, not the one behind
+                    return TimeRef(ref.text, ref.start, ref.end, -1, None)
+                return ref
+        return None
+
+    def _dates_other_noun(self, ref: TimeRef, cand: Candidate) -> bool:
+        """ "last month's statement" dates the statement, not the event, unless the possessed
+        noun is one of the event's terms ("Tuesday's activation of the channel")."""
+        if self.doc.folded[ref.end : ref.end + 2] != "'s":
+            return False
+        return not any(ref.end < h.start <= ref.end + 24 for h in cand.chosen)
+
+    def _time_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
+        if "historical" not in cand.pattern.qualifiers:
+            return None
+        ref = self.nearest_time(cand)
+        if ref is None or ref.days_before is None or ref.days_before <= cand.event.news_window_days:
+            return None
+        window = f"news window {cand.event.news_window_days:g} days"
+        if ref.resolved is None:
+            note = f"'{ref.text}' dates it relative to an earlier event ({window})"
+        else:
+            note = f"'{ref.text}' = {ref.resolved.isoformat()}, {ref.days_before} days before publication ({window})"
+        return VetoReason("historical", self.doc.display[ref.start : ref.end], ref.start, note)
+
+    def _retraction(self, cand: Candidate, span_end: int) -> VetoReason | None:
+        if "negated" not in cand.pattern.qualifiers:
+            return None
+        clause, last = cand.clause, max(h.end for h in cand.chosen)
+        for h in self.cue_hits_of(cand.si):
+            if h.tid in self.c.retractions and last <= h.start < clause.end:
+                note = "the report is taken back in the same clause"
+                return VetoReason("negated", self.doc.display[h.start : h.end], h.start, note)
+        nxt = cand.si + 1
+        if nxt >= len(self.doc.sentences) or not self._same_paragraph(cand.si, nxt):
+            return None
+        for h in self.cue_hits_of(nxt):
+            if h.tid in self.c.retractions:
+                note = "the next sentence takes it back"
+                return VetoReason("negated", self.doc.display[h.start : h.end], h.start, note)
+        return None
