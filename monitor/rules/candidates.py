@@ -20,6 +20,11 @@ from monitor.rules.vetoes import Qualifiers
 
 __all__ = ["Candidate", "EventFinder", "Hit", "VetoReason"]
 
+# A clause is a sentence part: real ones hold a handful of hits per group. A hostile page (one
+# endless "sentence" repeating the terms) must not make the search quadratic, so only the
+# first hits of each group in a clause are combined.
+MAX_GROUP_HITS = 24
+
 
 def _cut_by(hit: Hit, pseudo: list[Hit]) -> bool:
     """A term that cuts through a pseudo-cue is a misreading: 将担任 inside 中将担任."""
@@ -206,7 +211,7 @@ class EventFinder:
         cjk = any(self.c.terms[h.tid].cjk for h in chits)  # 中将担任: only Han runs misread
         pseudo = [h for h in self.cue_hits_of(si) if h.tid in self.c.pseudo] if cjk else []
         groups = [
-            _longest([h for h in chits if h.tid in g and not _cut_by(h, pseudo)])
+            _longest([h for h in chits if h.tid in g and not _cut_by(h, pseudo)][:MAX_GROUP_HITS])
             for g in pattern.groups
         ]
         antecedent: list[Hit] = []

@@ -28,6 +28,11 @@ _EXCEPT = re.compile(
 )
 
 
+# Far longer than any news article (about 30,000 words): the rest of a hostile or runaway page
+# is archived but not matched, so one item cannot hold a worker for long.
+MAX_BODY_CHARS = 200_000
+MAX_TITLE_CHARS = 1_000
+
 _EXCEPT_WORD = re.compile(r"except|excluding|other than|apart from|but not|除")
 
 
@@ -260,7 +265,7 @@ class Matcher:
         published: date | None = None,
     ) -> Analysis:
         """Everything `match` computes, kept for explaining a rule's whole condition."""
-        doc = Doc.build(title, body)
+        doc = Doc.build(title[:MAX_TITLE_CHARS], body[:MAX_BODY_CHARS])
         year = published.year if published else (ref_year or datetime.now(UTC).year)
         hits = self.scan(self.c.triggers, doc)
         finder = EventFinder(self.c, doc, hits, _CueHits(self, doc), year, published)

@@ -29,6 +29,9 @@ _INFINITIVE = re.compile(r"\bto\s+$")
 _FUTURE_TENSE = re.compile(
     r"\b(?:will|would|shall|next|upcoming|due|scheduled|slated|planned|to be held)\b|将|拟|明年|下月|下周"
 )
+# Cues further than this (characters) from the terms are not looked at: far beyond any scope
+# in real text, and it keeps a hostile endless clause linear.
+_REACH = 600
 _FORWARD = ("negated", "hedged")  # kinds whose cue governs the rest of the clause after it
 # Cues that, after an agreement term, report the agreement: "agreed that talks would be held",
 # "affirmed the need to hold talks".
@@ -87,7 +90,15 @@ class Qualifiers:
         """Cue hits of the clause that can veto: not inside a pseudo-cue, an aside, a relative
         clause after the terms, or the matched terms themselves; not the month May."""
         doc, clause = self.doc, cand.clause
-        cues = [h for h in self.cue_hits_of(cand.si) if clause.start <= h.start < clause.end]
+        near = (
+            max(clause.start, min(h.start for h in cand.chosen) - _REACH),
+            max(h.end for h in cand.chosen) + _REACH,
+        )
+        cues = [
+            h
+            for h in self.cue_hits_of(cand.si)
+            if clause.start <= h.start < clause.end and near[0] <= h.start < near[1]
+        ]
         pseudo = [(h.start, h.end) for h in cues if h.tid in self.c.pseudo]
         chosen = [(h.start, h.end) for h in cand.chosen]
         scopes = {doc.aside_of(clause, h.start) for h in cand.chosen}

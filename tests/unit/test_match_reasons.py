@@ -68,3 +68,13 @@ def test_explain_prints_the_reasons() -> None:
     result = MATCHER.match("", "美中兩軍正式開通人工智慧熱線。", published=PUBLISHED)
     text = explain(result, events=["hotline_established"]).plain
     assert "why: '熱線' read as Simplified '热线'" in text
+
+
+def test_an_endless_repetitive_page_is_matched_in_bounded_work() -> None:
+    """A hostile body (one clause repeating the terms, or thousands of sentences) still ends:
+    hits per group in a clause are capped and only the first 200,000 characters are read."""
+    clause = "China and the US opened a hotline and will not " * 20_000
+    sentences = "The talks on AI were held. " * 40_000
+    for body in (clause, sentences):
+        result = MATCHER.match("US China AI talks", body, published=PUBLISHED)
+        assert len(result.text) <= 200_000 + len("US China AI talks") + 1
