@@ -1,0 +1,31 @@
+"""Phrasing classes in our own words (tests/phrasing/*.txt): each line alerts as labelled."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from monitor.rules.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parents[2]
+MATCHER = Matcher.from_path(ROOT / "rules")
+CASES = [
+    pytest.param(want, text, id=f"{path.stem}:{n}")
+    for path in sorted((ROOT / "tests" / "phrasing").glob("*.txt"))
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+    if line.strip() and not line.startswith("#")
+    for want, text in [line.split("|", 1)]
+]
+
+
+@pytest.mark.parametrize(("want", "text"), CASES)
+def test_phrasing(want: str, text: str) -> None:
+    """`-`: no rule matches; otherwise a matched rule id contains the label."""
+    title, body = text.split(" || ", 1) if " || " in text else ("", text)
+    rules = [r.rule for r in MATCHER.match(title, body, published=date(2026, 11, 20)).rules]
+    if want == "-":
+        assert rules == [], text
+    else:
+        assert any(want in r for r in rules), (want, rules, text)
