@@ -107,8 +107,10 @@ class SinkError(MonitorError):
         retryable: bool = True,
         retry_after: float | None = None,
         uncertain: bool = True,
+        rate_limited: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retryable = retryable
         self.retry_after = retry_after
         self.uncertain = uncertain
+        self.rate_limited = rate_limited  # the service works, it asks us to slow down

@@ -299,7 +299,7 @@ class Deliverer:
     async def _failed(self, entry: OutboxEntry, exc: SinkError) -> None:
         attempts, now = entry.attempts + 1, self.clock()
         metrics.MESSAGES.labels(sink=entry.sink, result="failed").inc()
-        if exc.retryable:
+        if exc.retryable and not exc.rate_limited:  # slowing down is not an outage
             since = await self.state.sink_failed(entry.sink, now)
             await self._tell_desk_once(entry.sink, since, now, str(exc))
         retried_s = now - (entry.failing_since or now)
@@ -343,7 +343,8 @@ class Deliverer:
         since, told = ended
         now = self.clock()
         resent = await self._revive_young(sink, now)
-        log.warning("sink_recovered", sink=sink, down_for=_span(now - since), resent=len(resent))
+        noted = log.warning if told or resent else log.info
+        noted("sink_recovered", sink=sink, down_for=_span(now - since), resent=len(resent))
         if told:
             title = f"Alerts to {sink} work again after {_span(now - since)}"
             await self._ops(f"sink-up-{sink}-{int(since)}", title, f"{len(resent)} dead message(s) re-sent", "info")  # fmt: skip

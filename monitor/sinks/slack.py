@@ -293,6 +293,7 @@ def _translate(exc: SlackApiError) -> SinkError:
             retryable=True,
             retry_after=wait,
             uncertain=False,
+            rate_limited=True,
         )
     retryable = status >= 500 or error not in _PERMANENT_ERRORS
     return SinkError(
@@ -329,6 +330,7 @@ class SlackWebhookSink:
             f"slack webhook: HTTP {response.status_code} {response.body[:100]}",
             retryable=retryable,
             retry_after=retry_after,
+            rate_limited=response.status_code == 429,
         )
 
     async def find(self, delivery: Delivery, parent_ref: str | None) -> str | None:

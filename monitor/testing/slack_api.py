@@ -480,6 +480,11 @@ class SlackAPI:
         with self.state.lock:
             self.state.faults.append(Fault(count, **kwargs))
 
+    def recover(self) -> None:
+        """End every fault now (an outage that ends when the test says so)."""
+        with self.state.lock:
+            self.state.faults.clear()
+
     def calls(self, method: str) -> list[Call]:
         """Calls of one method, oldest first."""
         with self.state.lock:
