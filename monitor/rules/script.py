@@ -41,4 +41,7 @@ def to_simplified(text: str) -> str:
     """`text` with Traditional Han characters folded to Simplified; same length, same offsets."""
     if not _HAN.search(text):
         return text
+    whole: str = _converter().convert(text)  # one C call for the whole text, usually 1:1
+    if len(whole) == len(text):
+        return whole
     return _HAN.sub(lambda m: _run(m.group()), text)
