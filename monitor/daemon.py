@@ -219,6 +219,7 @@ class Daemon:
             outcome = await pipeline.poll(feed)
             if outcome.status == "error":  # backoff: the next run is when `status` says it is
                 after = await pipeline.store.feed_state(feed.key)
+                await pipeline.store.streams.release_lease(feed.key, self.owner)
                 self._reschedule(feed, after.next_attempt)
         except StateError as exc:
             log.error("poll_state_error", feed=feed.key, error=str(exc))

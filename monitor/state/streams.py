@@ -44,6 +44,14 @@ class StreamState:
             )
         )
 
+    async def release_lease(self, feed_key: str, owner: str) -> None:
+        """Give up this feed's poll lease early, if we still hold it (a failed poll retries
+        after its backoff, which may be shorter than the lease)."""
+        script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+        await self._call(
+            "release lease", self.r.eval(script, 1, self.keys.feed_lease(feed_key), owner)
+        )
+
     async def ensure_group(self) -> None:
         """Create the consumer group (and the stream) once."""
         try:
