@@ -53,7 +53,22 @@ STREAM_PENDING = Gauge(
     "monitor_stream_pending", "Items read by workers but not yet acknowledged", registry=REGISTRY
 )
 RULES_RELOADS = Counter(
-    "monitor_rules_reloads", "Rule reloads by result (ok, rejected)", ["result"], registry=REGISTRY
+    "monitor_rules_reloads",
+    "Rule reloads by result (ok, rejected: file:line problems, error: failed otherwise)",
+    ["result"],
+    registry=REGISTRY,
+)
+ITEM_FAILURES = Counter(
+    "monitor_item_failures",
+    "Feed items whose processing raised, by outcome (retry, set_aside)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+POLL_CRASHES = Counter(
+    "monitor_poll_crashes",
+    "Polls that failed outside fetching and parsing (a full disk, a bug), by feed",
+    ["feed"],
+    registry=REGISTRY,
 )
 
 

@@ -155,6 +155,7 @@ class Pipeline:
             raise  # Redis is down: nothing can be recorded; the caller logs it
         except Exception as exc:  # a full disk, a bug: this feed fails, the daemon goes on
             log.exception("poll_crashed", feed=feed.key, error=f"{type(exc).__name__}: {exc}")
+            metrics.POLL_CRASHES.labels(feed=redact_url(feed.key)).inc()
             outcome = await self._failed(feed, exc, state, target)
         outcome = replace(outcome, duration_s=round(time.monotonic() - started, 3))
         metrics.POLLS.labels(feed=redact_url(feed.key), status=outcome.status).inc()
@@ -381,6 +382,7 @@ class Pipeline:
             entry.entry_id, entry_to_json(entry), error, count=count,
             retry_at=time.time() + delay, give_up_after=_ITEM_ATTEMPTS,
         )  # fmt: skip
+        metrics.ITEM_FAILURES.labels(outcome="set_aside" if aside else "retry").inc()
         if aside:
             log.error("item_set_aside", feed=entry.feed, url=entry.link, error=error,
                       hint="monitor items list / monitor items requeue")  # fmt: skip

@@ -92,6 +92,9 @@ def test_an_adopted_orphan_is_supervised_and_replaced_when_killed(
         second.wait_for(lambda: second.logged("embedded_redis_adopted"), what="adoption")
         assert second.logged("embedded_redis_adopted")[0]["pid"] == orphan
         second.wait_for(lambda: _status(port, "/healthz") == 200, what="healthy on the orphan")
+        status = _cli("status", "--config", str(cfg))  # shares the daemon's Redis, stops nothing
+        assert status.returncode == 0, status.stderr
+        assert _alive(orphan) and _status(port, "/healthz") == 200
 
         os.kill(orphan, signal.SIGKILL)
         second.wait_for(lambda: second.logged("embedded_redis_restarted"), what="a restart")

@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.config import HttpConfig
-from monitor.errors import BlockedURLError
+from monitor.errors import BlockedURLError, FetchError
 from monitor.sources.http import Fetcher, SSRFGuard
 from tests.support.builders import rss
 
@@ -207,3 +208,27 @@ def test_feeds_and_their_redirects_are_guarded(
     assert internal.hits == []
     [article] = (tmp_path / "archive").rglob("*.txt")
     assert "The feed's own text." in article.read_text(encoding="utf-8")
+
+
+class _NoSuchName:
+    async def __call__(self, host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpcore"])
+def test_a_name_that_does_not_resolve_reads_as_a_dns_failure(transport: str) -> None:
+    """Not a 'connect timeout' (the aiohttp transport's label for every connector error)."""
+
+    async def fetch() -> None:
+        fetcher = Fetcher(HttpConfig(transport=transport, shards=1),  # type: ignore[arg-type]
+                          SSRFGuard([], resolver=_NoSuchName()))  # fmt: skip
+        try:
+            await fetcher.fetch("http://no-such-host.test/feed.xml")
+        finally:
+            await fetcher.aclose()
+
+    with pytest.raises(FetchError) as info:
+        asyncio.run(fetch())
+    assert info.value.reason == (
+        "http://no-such-host.test/feed.xml: DNS lookup failed (Name or service not known)"
+    )
