@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,6 +87,21 @@ def replay_clock(spec: str) -> Callable[[Article], float] | None:
     return lambda _a: at
 
 
+def _as_revisions(articles: list[Article]) -> list[Article]:
+    """A later version of an article (same URL, archived again after it changed in place)
+    arrived when it was fetched, not when the article was first published: date it so."""
+    first: dict[str, datetime] = {}
+    out = list(articles)
+    for i in sorted(range(len(articles)), key=lambda n: articles[n].fetched):
+        article = articles[i]
+        key = article.canonical_url or article.url
+        if key and key in first:
+            out[i] = replace(article, published=max(article.fetched, first[key]))
+        elif key:
+            first[key] = article.published or article.fetched
+    return out
+
+
 async def replay(
     settings: Settings,
     matcher: Matcher,
@@ -130,10 +146,11 @@ async def _replay(
     done = []
     try:
         articles = [read_article(f) for f in progress(list(iter_text_files(paths)), "replaying")]
-        if at is not None:  # as they arrived: by publication (file order for equal times)
-            articles.sort(key=alert_order)
-        for article in articles:
-            now[0] = at(article) if at is not None else time.time()
+        timed = [(at(a) if at is not None else 0.0, a) for a in _as_revisions(articles)]
+        if at is not None:  # as they arrived: by that time (file order for equal times)
+            timed.sort(key=lambda pair: (pair[0], alert_order(pair[1])[1]))
+        for when, article in timed:
+            now[0] = when if at is not None else time.time()
             done.append(await engine.process(article))
         if not await deliverer.drain(drain_s):
             log.warning(

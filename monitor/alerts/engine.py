@@ -66,6 +66,7 @@ def best_evidence(match: RuleMatch | None) -> Evidence | None:
     return next((e for e in match.evidence if e.field == "body"), match.evidence[0])
 
 
+_BYLINE = re.compile(r"\bBy(?: [A-Z][\w.'-]*){1,2}\s+")
 _LEADING_TIME = re.compile(
     r"\s+(?:on|late|early|this|last)\s+\w+(?:\s+\w+)?$|\s+(?:today|yesterday|tonight)$",
     re.IGNORECASE,
@@ -78,7 +79,8 @@ def disputer(ev: Evidence | None, fallback: str) -> str:
     if ev is None or not ev.terms:
         return fallback
     first = min(t.start for t in ev.terms) - ev.start
-    actor = _LEADING_TIME.sub("", ev.sentence[: max(0, first)].strip(" ,;:—-")).strip()
+    before = _BYLINE.split(ev.sentence[: max(0, first)])[-1]  # a page's headline and byline
+    actor = _LEADING_TIME.sub("", before.strip(" ,;:—-")).strip()
     if not actor or len(actor.split()) > 8 or len(actor) > 60:
         return fallback
     return actor

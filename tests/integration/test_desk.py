@@ -523,3 +523,83 @@ def test_a_desk_wide_digest_gathers_every_rule(redis_url: str, tmp_path: Path) -
     body = digest.get_body(("plain",)).get_content()
     assert "- US and China issue a joint statement: New development:" in body
     assert "- US and China agree to (or hold) an official AI dialogue: New development:" in body
+
+
+class _Desk:
+    """A local news site: pages with their outlet's name, one feed; items can be edited."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.pages: dict[str, tuple[str, str, list[str]]] = {}  # guid -> (site, title, text)
+
+    def put(self, n: int, site: str, title: str, paragraphs: list[str]) -> None:
+        """Add or replace item n (served from the next `serve`)."""
+        self.pages[f"{site}-{n}"] = (site, title, paragraphs)
+
+    def serve(self) -> None:
+        """Serve the pages and the feed as they are now (the first item put is the oldest)."""
+        self.server.clear()  # the first matching handler wins: drop the old versions
+        items = []
+        for guid, (site, title, paragraphs) in self.pages.items():
+            path = f"/{guid}"
+            body = article_page(title, paragraphs, site=site)
+            self.server.expect_request(path).respond_with_data(body, content_type="text/html")
+            items.append({"title": title, "link": self.server.url_for(path), "guid": guid,
+                          "summary": paragraphs[0]})  # fmt: skip
+        self.server.expect_request("/feed.xml").respond_with_data(
+            rss(list(reversed(items))), content_type="application/rss+xml"
+        )
+
+
+def _threads(slack: SlackAPI) -> list[tuple[str, list[str]]]:
+    """Each alert (header and counts) with the leads of its thread replies, in order."""
+    msgs = slack.posted("#us-china-ai")
+    out = []
+    for top in (m for m in msgs if not m.get("thread_ts")):
+        header = top["blocks"][0]["text"]["text"]
+        sources = next(e["text"] for e in top["blocks"][-1]["elements"]).split("*Sources:* ")[1]
+        leads = [
+            r["blocks"][0]["text"]["text"].split(":*")[0]
+            for r in msgs
+            if r.get("thread_ts") == top["ts"]
+        ]
+        out.append((f"{header} | {sources}", leads))
+    return out
+
+
+def test_replay_of_the_archive_reproduces_what_the_daemon_posted(
+    httpserver: HTTPServer, redis_url: str, tmp_path: Path, sync_redis: Any
+) -> None:
+    """Live: an alert, an independent report, a denial, then one report corrected in place.
+    `monitor replay` of the archive into a fresh Redis and Slack posts the same alerts,
+    threads, counts, flags and corrections."""
+    desk = _Desk(httpserver)
+    desk.put(0, "wire.example", STATEMENT, [LEAD, *BODY])
+    desk.put(1, "times.example", "Joint AI declaration signed", [REWRITES[0], *BODY[:1]])
+    desk.put(2, "state.example", "Beijing disputes statement",
+             ["Beijing denied that a joint statement on AI had been agreed with Washington."])  # fmt: skip
+    desk.serve()
+    with SlackAPI() as live:
+        settings = _slack_settings(httpserver, redis_url, tmp_path / "live", live)
+        asyncio.run(run_once(settings, MATCHER, drain_s=30))
+        desk.put(1, "times.example", "CORRECTED: AI declaration not yet signed",
+                 ["The United States and China have not yet signed a joint declaration on AI, "
+                  "officials said on Friday, correcting an earlier report."])  # fmt: skip
+        desk.serve()
+        asyncio.run(run_once(settings, MATCHER, drain_s=30))
+        live_threads = _threads(live)
+    archive = settings.archive_path
+    sync_redis.flushall()
+    with SlackAPI() as again:
+        cfg = _config(tmp_path / "replay", redis_url, again)
+        replayed = _cli("replay", "--config", str(cfg), str(archive))
+        replay_threads = _threads(again)
+
+    assert replayed.returncode == 0, replayed.stderr
+    joint = [t for t in live_threads if "US and China issue a joint statement" in t[0]]
+    assert joint == [(
+        "⚠️ DISPUTED by Beijing · ✏️ CORRECTED · 🟠 US and China issue a joint statement"
+        " | 2 independent reports",
+        ["*Also reported", "⚠️ *Disputed by Beijing", "✏️ *Correction from times.example (no longer reports it)"],
+    )]  # fmt: skip
+    assert replay_threads == live_threads
