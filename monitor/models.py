@@ -183,6 +183,7 @@ class Delivery:
     disputes: str = ""  # a walk-back: the development it disputes (the alert's rule title)
     outlets: tuple[str, ...] = ()  # every outlet on the alert, in arrival order
     copies: tuple[str, ...] = ()  # those outlets that ran a copy of another's report
+    withdrawn: tuple[str, ...] = ()  # outlets whose only report was corrected away
     copy_of: str = ""  # this message: a copy of which outlet's report
     corrected: bool = False  # the alert: an article it rests on was corrected
     was: str = ""  # a correction: the headline before

@@ -87,6 +87,7 @@ def to_delivery(
         disputes=p.get("disputes", ""),
         outlets=tuple(alert.get("outlet_names", ())),
         copies=tuple(alert.get("copies", ())),
+        withdrawn=tuple(alert.get("withdrawn_outlets", ())),
         copy_of=entry.copy_of if payload is None else "",
         corrected=alert.get("corrected") == "1",
         was=p.get("was", ""),

@@ -235,7 +235,8 @@ class AlertEngine:
         return await self.state.correct(
             alert_id=before.alert_id, article_id=aid,
             record=(rule_id, content, sentence, article.title), payload=payload,
-            sinks=self.sinks, withdrawn=match is None, notify=notify, now=self.clock(),
+            sinks=self.sinks, withdrawn=match is None, notify=notify, outlet=outlet(article),
+            now=self.clock(),
         )  # fmt: skip
 
     def _group(self, rule: RulePolicy, article: Article, story: str) -> str:

@@ -70,16 +70,19 @@ def lead_label(d: Delivery) -> str:
 
 def sources_line(d: Delivery) -> str:
     """`4 independent reports from 6 outlets` (syndicated copies count once)."""
-    n = d.sources
+    n, standing = d.sources, len(d.outlets) - len(d.withdrawn)
+    if n == 0 and d.withdrawn:
+        return "no report stands after corrections"
     line = f"{n} independent report{'' if n == 1 else 's'}"
-    if len(d.outlets) > n:
-        line += f" from {len(d.outlets)} outlets"
+    if standing > n:
+        line += f" from {standing} outlets"
     return line
 
 
 def outlets_line(d: Delivery) -> str:
     """Every outlet on the alert in arrival order, copies marked."""
-    return ", ".join(f"{o} (copy)" if o in d.copies else o for o in d.outlets)
+    marks = {**dict.fromkeys(d.copies, " (copy)"), **dict.fromkeys(d.withdrawn, " (withdrawn)")}
+    return ", ".join(f"{o}{marks.get(o, '')}" for o in d.outlets)
 
 
 def headline_line(d: Delivery) -> str:

@@ -204,6 +204,7 @@ class AlertState:
         sinks: list[str],
         withdrawn: bool,
         notify: bool,
+        outlet: str = "",
         now: float | None = None,
     ) -> Decision:
         """Record a revision of an article and, if it matters, queue a Correction (correct.lua)."""
@@ -215,7 +216,7 @@ class AlertState:
                 args=[
                     self.keys.prefix, now, alert_id, article_id, *record,
                     json.dumps(payload, ensure_ascii=False), ",".join(sinks),
-                    "1" if withdrawn else "0", "1" if notify else "0",
+                    "1" if withdrawn else "0", "1" if notify else "0", outlet,
                 ],
             ),
         )  # fmt: skip
@@ -280,6 +281,7 @@ class AlertState:
             pipe.smembers(f"{key}:disputers")
             pipe.lrange(f"{key}:outlets", 0, -1)
             pipe.smembers(f"{key}:copies")
+            pipe.smembers(f"{key}:withdrawn_outlets")
             (
                 raw,
                 n_sources,
@@ -289,6 +291,7 @@ class AlertState:
                 disputers,
                 order,
                 copies,
+                gone,
             ) = await self._call("read alert", pipe.execute())
         if not raw:
             return {}
@@ -301,6 +304,7 @@ class AlertState:
             "stories": int(n_stories),
             "outlet_names": list(order) or sorted(sources),
             "copies": sorted(copies),
+            "withdrawn_outlets": sorted(gone),
             "articles": int(n_articles),
             "source_names": sorted(sources),
             "disputed_by": sorted(disputers),

@@ -66,7 +66,8 @@ class Keys:
 
     def alert(self, alert_id: str) -> str:
         """Hash: one alert (rule, group, opened, status, first payload). Permanent (history);
-        `:articles`, `:sources`, `:stories`, `:copies`, `:disputers` sets, the `:outlets`
+        `:articles`, `:sources`, `:stories`, `:copies`, `:disputers`, `:withdrawn`,
+        `:withdrawn_outlets` and per-outlet `:by:<outlet>` (its articles) sets, the `:outlets`
         list (arrival order) and the `:story_first` hash (story -> first outlet) beside it."""
         return f"{self.prefix}:alert:{alert_id}"
 

@@ -280,6 +280,7 @@ def test_an_item_corrected_in_place_posts_a_correction_in_the_thread(
     assert "No longer reports: US and China issue a joint statement" in text
     [parent] = [m for m in after if m["ts"] == alert["ts"]]
     assert "✏️ CORRECTED · " in parent["blocks"][0]["text"]["text"]
+    assert "*Sources:* no report stands after corrections" in str(parent["blocks"])
 
 
 def test_a_corrected_reissue_at_a_new_url_posts_a_correction(
@@ -599,7 +600,7 @@ def test_replay_of_the_archive_reproduces_what_the_daemon_posted(
     joint = [t for t in live_threads if "US and China issue a joint statement" in t[0]]
     assert joint == [(
         "⚠️ DISPUTED by Beijing · ✏️ CORRECTED · 🟠 US and China issue a joint statement"
-        " | 2 independent reports",
+        " | 1 independent report",
         ["*Also reported", "⚠️ *Disputed by Beijing", "✏️ *Correction from times.example (no longer reports it)"],
     )]  # fmt: skip
     assert replay_threads == live_threads

@@ -87,6 +87,7 @@ if correction then
 end
 -- Independent reports: a story of syndicated copies counts once, an outlet counts once.
 local new_source = redis.call("SADD", akey .. ":sources", source)
+redis.call("SADD", akey .. ":by:" .. source, article)
 local copy_of = ""
 if redis.call("SADD", akey .. ":stories", story) == 1 then
   redis.call("HSET", akey .. ":story_first", story, source)
