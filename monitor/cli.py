@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 
 from monitor import logs
 from monitor.config import Settings, load_settings
+from monitor.console import exit_if_missing
 from monitor.errors import ConfigError, MonitorError
 from monitor.redact import redact_text
 
@@ -128,6 +130,7 @@ def replay(
     """Feed archived articles through matching, dedup and delivery as if they arrived then."""
     from monitor.cli_alerts import replay_cmd
 
+    exit_if_missing(paths)
     replay_cmd(_settings(config), paths, dry_run, clock)
 
 
@@ -143,22 +146,44 @@ def _register() -> None:
     app.command("explain")(explain_cmd)
 
 
+class _SettingsFrom:
+    """A group's `--config` (or $MONITOR_CONFIG), which a subcommand's own `--config` beats:
+    `alerts --config X dead` and `alerts dead --config X` both work, as `status --config X`."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+
+    def __call__(self, config: Path | None = None) -> Settings:
+        return _settings(config or self.config)
+
+
 def _alerts_callback(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Inspect alerts and the dead-letter list."""
-    ctx.obj = lambda: _settings(config)
+    ctx.obj = _SettingsFrom(config)
 
 
 def _items_callback(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Feed items set aside after failing repeatedly: list and requeue them."""
-    ctx.obj = lambda: _settings(config)
+    ctx.obj = _SettingsFrom(config)
 
 
 _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. A user error no command foresaw (a folder given where a
+    file was expected, a file that vanished or cannot be read) is one line, not a traceback."""
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # `monitor match ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {redact_text(where + (exc.strerror or str(exc)))}", err=True)
+        sys.exit(1)
+    except MonitorError as exc:
+        typer.echo(f"error: {redact_text(str(exc))}", err=True)
+        sys.exit(1)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Settings
+from monitor.console import ConfigAfterOpt, exit_if_missing
 from monitor.errors import MonitorError, RuleError
 from monitor.rules.matcher import Matcher
 from monitor.sinks.base import build_sinks
@@ -31,6 +32,7 @@ def _when(ts: Any) -> str:
 
 def matcher_or_exit(settings: Settings) -> Matcher:
     """Load the configured rules, or exit 1 with every problem as file:line."""
+    exit_if_missing([settings.rules], "rule file or folder")
     try:
         return Matcher.from_path(settings.rules)
     except RuleError as exc:
@@ -79,9 +81,10 @@ def list_(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="how many")] = 20,
     as_json: JsonOpt = False,
+    config: ConfigAfterOpt = None,
 ) -> None:
     """The newest alerts with their source and story counts."""
-    settings: Settings = ctx.obj()
+    settings: Settings = ctx.obj(config)
     alerts = asyncio.run(_with_store(settings, lambda s: s.alerts.recent_alerts(limit)))
     if as_json:
         for a in alerts:
@@ -102,9 +105,9 @@ def list_(
 
 
 @alerts_app.command("show")
-def show(ctx: typer.Context, alert_id: str) -> None:
+def show(ctx: typer.Context, alert_id: str, config: ConfigAfterOpt = None) -> None:
     """One alert as JSON: counts, outlets, the first article and its evidence."""
-    settings: Settings = ctx.obj()
+    settings: Settings = ctx.obj(config)
     alert = asyncio.run(_with_store(settings, lambda s: s.alerts.alert(alert_id)))
     if not alert:
         typer.echo(f"error: no alert {alert_id!r}", err=True)
@@ -113,9 +116,9 @@ def show(ctx: typer.Context, alert_id: str) -> None:
 
 
 @alerts_app.command("dead")
-def dead(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def dead(ctx: typer.Context, as_json: JsonOpt = False, config: ConfigAfterOpt = None) -> None:
     """Messages that exhausted their retries, with the last error."""
-    settings: Settings = ctx.obj()
+    settings: Settings = ctx.obj(config)
     entries = asyncio.run(_with_store(settings, lambda s: s.alerts.dead_entries()))
     if as_json:
         for e in entries:
@@ -137,6 +140,7 @@ def retry(
     drain: Annotated[
         float, typer.Option(help="seconds to try delivering now (0: leave it to the daemon)")
     ] = 30.0,
+    config: ConfigAfterOpt = None,
 ) -> None:
     """Put dead messages back in the outbox with a fresh retry budget, and try them now.
 
@@ -145,7 +149,7 @@ def retry(
     """
     from monitor.alerts.deliver import Deliverer
 
-    settings: Settings = ctx.obj()
+    settings: Settings = ctx.obj(config)
 
     async def go(store: Any) -> tuple[list[str], list[Any]]:
         revived = await store.alerts.revive(entries or None)

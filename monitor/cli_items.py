@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from monitor.config import Settings
+from monitor.console import ConfigAfterOpt
 from monitor.errors import MonitorError
 from monitor.redact import redact_text
 from monitor.state.items import SetAside
@@ -29,9 +30,10 @@ def _when(ts: float | None) -> str:
 def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    config: ConfigAfterOpt = None,
 ) -> None:
     """Every item set aside, with the reason it failed."""
-    settings: Settings = ctx.obj()
+    settings: Settings = ctx.obj(config)
 
     async def go(store: Any) -> list[SetAside]:
         return list(await store.items.set_aside())
@@ -53,12 +55,13 @@ def requeue(
     numbers: Annotated[
         list[int] | None, typer.Argument(help="numbers from `items list` (default: all)")
     ] = None,
+    config: ConfigAfterOpt = None,
 ) -> None:
     """Process set-aside items again now, in this process; those that fail again stay."""
     from monitor.cli_alerts import matcher_or_exit
     from monitor.pipeline import Pipeline, entry_from_json
 
-    settings: Settings = ctx.obj()
+    settings: Settings = ctx.obj(config)
     matcher = matcher_or_exit(settings)
 
     async def go(store: Any) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from monitor.console import progress
+from monitor.console import exit_if_missing, progress
 from monitor.errors import RuleError
 from monitor.extract.seed_format import iter_text_files, read_article
 from monitor.models import Article, MatchResult
@@ -31,7 +32,8 @@ def _console(err: bool = False) -> Console:
 
 
 def load_matcher(path: Path) -> Matcher:
-    """Load rules or exit 1 listing every problem as file:line."""
+    """Load rules or exit 1 listing every problem as file:line (2 when there are none there)."""
+    exit_if_missing([path], "rule file or folder")
     try:
         return Matcher.from_path(path)
     except RuleError as exc:
@@ -202,26 +204,42 @@ def match(
     paths: Annotated[list[Path], typer.Argument(help="seed-format files or folders (recursive)")],
     rules: RulesOpt = Path("rules"),
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or text")] = "text",
+    only_matches: Annotated[
+        bool, typer.Option("--only-matches", help="print only files where a rule or event matched")
+    ] = False,
 ) -> None:
-    """Evaluate rules over seed-format files: backtest a rule over an archive."""
+    """Evaluate rules over seed-format files: backtest a rule over an archive.
+
+    Ends with a summary on stderr: files, files per rule, speed."""
     if fmt not in ("jsonl", "text"):
         typer.echo("error: --format must be jsonl or text", err=True)
         raise typer.Exit(2)
+    exit_if_missing(paths)
     m = load_matcher(rules)
     console = _console()
     files = list(iter_text_files(paths))
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        typer.echo(f"error: no such file or folder: {', '.join(map(str, missing))}", err=True)
-        raise typer.Exit(2)
+    per_rule = dict.fromkeys(sorted(m.ruleset.rules), 0)
+    start = time.monotonic()
     for file in progress(files, "matching"):
         article = read_article(file)
         result = m.match_article(article)
+        for rule in {r.rule for r in result.rules}:
+            per_rule[rule] += 1
+        if only_matches and not (result.rules or result.events):
+            continue
         if fmt == "jsonl":
             typer.echo(json.dumps(result_json(file, result, article.title), ensure_ascii=False))
             continue
         names = ", ".join(r.rule for r in result.rules) or "-"
         console.print(f"{file}: rules: {names}; events: {', '.join(result.events) or '-'}")
+    typer.echo(_summary(len(files), per_rule, time.monotonic() - start), err=True)
+
+
+def _summary(files: int, per_rule: dict[str, int], took: float) -> str:
+    """`30 file(s) in 1.2 s (25 files/s); files per rule: a 3, b 0`."""
+    rate = files / took if took > 0 else 0.0
+    counts = ", ".join(f"{rule} {n}" for rule, n in per_rule.items()) or "no rules"
+    return f"{files} file(s) in {took:.2f} s ({rate:.0f} files/s); files per rule: {counts}"
 
 
 def explain_cmd(

@@ -135,10 +135,14 @@ def read_article(path: Path) -> Article:
 
 
 def iter_text_files(paths: list[Path]) -> Iterator[Path]:
-    """Every `.txt` file under the given files/folders, recursively, in name order."""
+    """Every `.txt` file under the given files/folders, recursively, in name order; hidden
+    files and folders below a folder are skipped (`../archive` itself is fine)."""
     for p in paths:
         if p.is_dir():
-            yield from sorted(x for x in p.rglob("*.txt") if not x.name.startswith("."))
+            found = (x for x in p.rglob("*.txt") if x.is_file())
+            yield from sorted(
+                x for x in found if not any(s.startswith(".") for s in x.relative_to(p).parts)
+            )
         else:
             yield p
 

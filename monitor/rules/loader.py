@@ -66,11 +66,16 @@ def _size(path: Path) -> int:
 
 
 def rule_files(path: Path) -> list[Path]:
-    """A file, or every `*.yaml`/`*.yml` under a folder (sorted, hidden files skipped)."""
+    """A file, or every `*.yaml`/`*.yml` under a folder (sorted; hidden files and folders
+    below it skipped: only below, so that `../rules` or `~/.config/rules` still work)."""
     if path.is_dir():
         found = [p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
-        return sorted(p for p in found if not any(part.startswith(".") for part in p.parts))
+        return sorted(p for p in found if not _hidden(p.relative_to(path)))
     return [path]
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def _line_of(root: Any, loc: Iterable[Any]) -> int:
