@@ -58,10 +58,11 @@ def _page(title: str, paragraphs: list[str], outlet: str) -> bytes:
 
 
 def _feed(items: list[tuple[str, str, str]]) -> bytes:
+    """The feed, the bundled files in publication order (the first file is the oldest)."""
     now = datetime.now(UTC)
     entries = "".join(
         f"<item><title>{html.escape(t)}</title><link>{html.escape(u)}</link><guid>{html.escape(u)}</guid>"
-        f"<pubDate>{format_datetime(now - timedelta(minutes=i))}</pubDate><description>{html.escape(s)}</description></item>"
+        f"<pubDate>{format_datetime(now - timedelta(minutes=len(items) - i))}</pubDate><description>{html.escape(s)}</description></item>"
         for i, (t, u, s) in enumerate(items)
     )
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Demo desk</title>'
@@ -148,8 +149,8 @@ def run_demo(rules: Path | None = None, data_dir: Path | None = None) -> int:
             f"\n{archived} articles fetched, extracted and archived; {len(lines)} alert message(s) above.\n"
         )
         print("Traps that stayed silent, and why:")
-        for path in iter_text_files([settings.archive_path]):
-            article = read_article(path)
+        in_archive = [read_article(p) for p in iter_text_files([settings.archive_path])]
+        for article in sorted(in_archive, key=lambda a: (a.published or a.fetched, a.url)):
             published = article.published.date() if article.published else None
             analysis = matcher.analyse(article.title, article.body, published=published)
             if analysis.rules:

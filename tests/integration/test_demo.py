@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,20 @@ def test_demo_shows_alerts_and_silent_traps() -> None:
     ):
         assert trap in out
     assert "14 articles fetched, extracted and archived" in out
+
+
+def test_demo_output_is_the_same_every_run() -> None:
+    """Two runs print the same alerts, stories and copies in the same order (only the port of
+    the local server differs): the wire story is the original, the later copy is marked."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    outputs = []
+    for _run in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor", "demo"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        outputs.append(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", result.stdout))
+    first, second = outputs
+    assert first == second
+    assert "outlets: wire.example, daily.example, times.example (copy)" in first
