@@ -555,8 +555,8 @@ def _iso(ts: float) -> str:
 
 
 def entry_version(entry: FeedEntry) -> str:
-    """A fingerprint of what a feed says about an item (title and summary)."""
-    return short_hash(f"{entry.title}\n{entry.summary}")
+    """A fingerprint of what a feed says about an item (title and summary, spacing ignored)."""
+    return short_hash(" ".join(f"{entry.title}\n{entry.summary}".split()))
 
 
 def entry_to_json(entry: FeedEntry) -> dict[str, Any]:
