@@ -179,15 +179,18 @@ class Doc:
     """
 
     def __init__(self, title: str, body: str) -> None:
-        self.display = display_form(title.strip() + "\n" + body)
+        head = display_form(title.strip()).replace("\n", " ")
+        self.display = head + "\n" + display_form(body)
         self.folded = fold(self.display)
-        self.title_end = len(display_form(title.strip()))  # offsets below this are the headline
+        self.title_end = len(head)  # offsets below this are the headline
         self.sentences: list[Span] = []
-        cursor = 0
-        for end in [*_sentence_ends(self.display), len(self.display)]:
-            span = _trim(self.display, Span(cursor, end))
-            if span.end > span.start:
-                self.sentences.append(span)
+        text, cursor = self.display, 0
+        for end in [*_sentence_ends(text), len(text)]:
+            segment = text[cursor:end]
+            kept = segment.strip()
+            if kept:
+                first = cursor + len(segment) - len(segment.lstrip())
+                self.sentences.append(Span(first, first + len(kept)))
             cursor = end
         self.sentence_starts = [s.start for s in self.sentences]
         self._newlines = [m.start() for m in re.finditer("\n", self.display)]
