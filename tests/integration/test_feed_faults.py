@@ -4,10 +4,7 @@ visible in `status`, never a raw traceback (issue 11 item 3, issue 12 item 1).""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +15,10 @@ from pytest_httpserver import HTTPServer
 
 from monitor.state.keys import Keys
 from tests.support.builders import article_page, rss
+from tests.support.cli import run_monitor
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "hunter2-feed-secret"
-
-
-def _monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 def _config(tmp_path: Path, feeds: list[tuple[str, str]], redis_url: str, extra: str = "") -> Path:
@@ -51,7 +41,7 @@ def _json_lines(stderr: str) -> list[dict[str, object]]:
 
 
 def _feed_states(cfg: Path, tmp_path: Path) -> dict[str, dict[str, object]]:
-    done = _monitor("status", "--json", "--config", str(cfg), cwd=tmp_path)
+    done = run_monitor("status", "--json", "--config", str(cfg), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     return {f["name"]: f for f in json.loads(done.stdout)["feeds"]}
 
@@ -79,8 +69,8 @@ def test_a_credentialed_link_beside_good_items_poisons_nothing(
     )
     cfg = _config(tmp_path, [("mixed", httpserver.url_for("/feed.xml"))], redis_url)
 
-    first = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
-    second = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+    first = run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+    second = run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
 
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
@@ -101,7 +91,7 @@ def test_a_credentialed_link_beside_good_items_poisons_nothing(
 def test_a_feed_url_with_credentials_is_refused_at_start(redis_url: str, tmp_path: Path) -> None:
     cfg = _config(tmp_path, [("login", f"http://reader:{SECRET}@127.0.0.1:9/feed.xml")], redis_url)
 
-    done = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+    done = run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
 
     assert done.returncode == 2
     assert "feeds.0.url" in done.stderr and "must not carry credentials" in done.stderr
@@ -123,7 +113,7 @@ def test_a_failure_outside_fetch_and_parse_is_recorded_against_the_feed(
     (tmp_path / "archive").write_text("not a folder\n")
     cfg = _config(tmp_path, [("disk", httpserver.url_for("/feed.xml"))], redis_url)
 
-    done = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+    done = run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
 
     assert done.returncode == 1  # every feed failed
     events = _json_lines(done.stderr)
@@ -136,7 +126,7 @@ def test_a_failure_outside_fetch_and_parse_is_recorded_against_the_feed(
     )
     seen = redis.Redis.from_url(redis_url).zcard(Keys().seen("disk"))
     assert seen == 0  # retried on the next poll, not lost
-    human = _monitor("status", "--config", str(cfg), cwd=tmp_path)
+    human = run_monitor("status", "--config", str(cfg), cwd=tmp_path)
     assert "NOT writable" in human.stdout
 
 
@@ -182,9 +172,9 @@ def test_feed_errors_name_their_real_cause(
     ]
     cfg = _config(tmp_path, feeds, redis_url)
 
-    done = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+    done = run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
     states = _feed_states(cfg, tmp_path)
-    table = _monitor("status", "--wide", "--config", str(cfg), cwd=tmp_path).stdout
+    table = run_monitor("status", "--wide", "--config", str(cfg), cwd=tmp_path).stdout
 
     assert done.returncode == 1
     causes = {name: str(states[name]["last_error"]) for name, _ in feeds}
@@ -204,9 +194,9 @@ def test_status_cuts_long_errors_at_a_word(
                                                            content_type="text/html")  # fmt: skip
     cfg = _config(tmp_path, [("html", httpserver.url_for(long_path))], redis_url)
 
-    _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
-    narrow = _monitor("status", "--config", str(cfg), cwd=tmp_path).stdout
-    wide = _monitor("status", "--wide", "--config", str(cfg), cwd=tmp_path).stdout
+    run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+    narrow = run_monitor("status", "--config", str(cfg), cwd=tmp_path).stdout
+    wide = run_monitor("status", "--wide", "--config", str(cfg), cwd=tmp_path).stdout
 
     assert "got an HTML page, not a feed" in wide.replace("\n", " ")
     assert "got an HTML page" in narrow

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
@@ -14,16 +11,9 @@ from monitor.models import FeedEntry
 from monitor.pipeline import entry_to_json
 from monitor.state.store import Store, connect
 from tests.support.builders import article_page
+from tests.support.cli import run_monitor
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 async def _fail_three_times(redis_url: str, entry: FeedEntry) -> list[bool]:
@@ -69,16 +59,16 @@ def test_an_item_failing_three_times_is_set_aside_listed_and_requeued(
 
     assert asyncio.run(_fail_three_times(redis_url, entry)) == [False, False, True]
 
-    listed = _monitor("items", "--config", str(cfg), "list", cwd=tmp_path)
+    listed = run_monitor("items", "--config", str(cfg), "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert link in listed.stdout and "boom 3" in listed.stdout
     assert "1 item(s) set aside" in listed.stderr
-    status = _monitor("status", "--config", str(cfg), cwd=tmp_path)
+    status = run_monitor("status", "--config", str(cfg), cwd=tmp_path)
     assert "items set aside: 1" in status.stdout
 
-    requeued = _monitor("items", "--config", str(cfg), "requeue", cwd=tmp_path)
+    requeued = run_monitor("items", "--config", str(cfg), "requeue", cwd=tmp_path)
     assert requeued.returncode == 0, requeued.stderr
     assert "requeued 1 of 1" in requeued.stderr
     assert len(list((tmp_path / "archive").rglob("*.txt"))) == 1
-    after = _monitor("items", "--config", str(cfg), "list", cwd=tmp_path)
+    after = run_monitor("items", "--config", str(cfg), "list", cwd=tmp_path)
     assert "0 item(s) set aside" in after.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from monitor.config import FeedConfig
 from monitor.extract.seed_format import read_article
 from monitor.sources.feeds import parse_feed
 from tests.support.builders import article_page, rss
+from tests.support.cli import run_monitor
 
 ROOT = Path(__file__).resolve().parents[2]
 FEED = FeedConfig(url="http://example.org/feed.xml")
@@ -30,14 +30,6 @@ browse you agree to our use of cookies. Manage your preferences in the settings 
 for the content of external sites. Read about our approach to external linking.</p>
 <p>Terms of use | Privacy policy | Cookies | Contact us | Advertise with us | Careers</p></footer>
 </body></html>"""
-
-
-def _monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 def _config(tmp_path: Path, url: str, redis_url: str) -> Path:
@@ -67,16 +59,16 @@ def test_a_301_is_remembered_and_a_302_is_not(
     cfg = _config(tmp_path, httpserver.url_for("/old.xml"), redis_url)
 
     for _ in range(2):
-        done = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+        done = run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
 
     requests = [r.path for r, _ in httpserver.log]
     assert requests.count("/old.xml") == 1 and requests.count("/new.xml") == 2
-    status = json.loads(_monitor("status", "--json", "--config", str(cfg), cwd=tmp_path).stdout)
+    status = json.loads(run_monitor("status", "--json", "--config", str(cfg), cwd=tmp_path).stdout)
     [feed] = status["feeds"]
     assert feed["url"] == httpserver.url_for("/new.xml")
     assert feed["moved_from"] == httpserver.url_for("/old.xml")
-    table = _monitor("status", "--wide", "--config", str(cfg), cwd=tmp_path).stdout
+    table = run_monitor("status", "--wide", "--config", str(cfg), cwd=tmp_path).stdout
     assert "moved to" in table
 
 
@@ -93,7 +85,7 @@ def test_a_temporary_redirect_is_followed_each_time(
     cfg = _config(tmp_path, httpserver.url_for("/today.xml"), redis_url)
 
     for _ in range(2):
-        assert _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path).returncode == 0
+        assert run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path).returncode == 0
 
     assert [r.path for r, _ in httpserver.log].count("/today.xml") == 2
 
@@ -140,7 +132,7 @@ def test_a_boilerplate_only_page_falls_back_to_the_feed_summary(
     )  # fmt: skip
     cfg = _config(tmp_path, httpserver.url_for("/feed.xml"), redis_url)
 
-    done = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+    done = run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
     articles = {a.url: a for a in map(read_article, (tmp_path / "archive").rglob("*.txt"))}

@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +22,7 @@ from monitor.config import HttpConfig
 from monitor.errors import BlockedURLError, FetchError
 from monitor.sources.http import Fetcher, SSRFGuard
 from tests.support.builders import rss
+from tests.support.cli import run_monitor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,14 +148,6 @@ def test_allow_private_hosts_still_admits_what_it_names() -> None:
     assert not guard.allows(ipaddress.ip_address("127.0.0.3"))
 
 
-def _monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-
-
 def test_feeds_and_their_redirects_are_guarded(
     two_servers: tuple[_Recorder, _Recorder], redis_url: str, tmp_path: Path
 ) -> None:
@@ -193,7 +183,7 @@ def test_feeds_and_their_redirects_are_guarded(
             f"log_format: json\nrules: {ROOT / 'rules'}\nalerts: {{console: false}}\n"
         )
 
-        done = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+        done = run_monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
     finally:
         outside.clear()
         outside.stop()
