@@ -316,3 +316,22 @@ def test_the_schema_patterns_accept_what_the_loader_accepts(text: str) -> None:
 
     assert bool(re.search(DURATION_PATTERN, text)) == loads(parse_duration)
     assert bool(re.search(WINDOW_PATTERN, text)) == loads(parse_window)
+
+
+def test_hidden_means_below_the_given_folder(tmp_path: Path) -> None:
+    """Rules under `~/.config/monitor/rules` or `../rules` load; an editor's `.backup/` folder
+    or `.x.yaml` swap file inside the rules folder does not."""
+    from monitor.rules.loader import rule_files
+
+    folder = tmp_path / ".config" / "rules"
+    (folder / ".backup").mkdir(parents=True)
+    (folder / "story.yaml").write_text("lists: {a: [x]}\n")
+    (folder / ".story.yaml").write_text("lists: {a: [x]}\n")
+    (folder / ".backup" / "story.yaml").write_text("lists: {a: [x]}\n")
+    (tmp_path / "sub").mkdir()
+
+    assert rule_files(folder) == [folder / "story.yaml"]
+    assert rule_files(tmp_path / "sub" / ".." / ".config" / "rules") == [
+        tmp_path / "sub" / ".." / ".config" / "rules" / "story.yaml"
+    ]
+    assert list(load_rules(folder).lists) == ["a"]
