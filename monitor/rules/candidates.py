@@ -110,18 +110,19 @@ class EventFinder:
         self._title_hits = [h for h in hits if h.start < doc.title_end]
         self.anchored: dict[str, set[int]] = defaultdict(set)
         self.grouped: dict[str, set[int]] = defaultdict(set)
-        sentences, si = doc.sentences, 0
-        for h in hits:  # in text order: walk the sentences alongside
-            while si < len(sentences) and sentences[si].end <= h.start:
-                si += 1
-            if si < len(sentences) and sentences[si].start <= h.start:
-                self.by_sentence[si].append(h)
-        for si, sentence_hits in self.by_sentence.items():
+        sentence_of, by_sentence = doc.sentence_of, self.by_sentence
+        for h in hits:
+            si = sentence_of(h.start)
+            if si >= 0:
+                by_sentence[si].append(h)
+        roles = c.tid_roles
+        for si, sentence_hits in by_sentence.items():
             tids = self._sentence_tids[si] = {h.tid for h in sentence_hits}
-            for tid in tids:
-                for name in c.term_events.get(tid, ()):
+            for tid in tids & roles.keys():
+                anchors, groups = roles[tid]
+                for name in anchors:
                     self.anchored[name].add(si)
-                for name in c.group_events.get(tid, ()):
+                for name in groups:
                     self.grouped[name].add(si)
         self.qualifiers = Qualifiers(
             c, doc, self.by_sentence, self.cue_hits_of, self._same_paragraph, ref_year, published

@@ -155,6 +155,8 @@ class Compiled:
     term_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     group_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     anaphor_ids: dict[str, frozenset[int]] = field(default_factory=dict)
+    # term id -> (events it anchors, events with it in some group): one lookup per term
+    tid_roles: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     cues: dict[QualifierKind, frozenset[int]] = field(default_factory=dict)
     cue_kind: dict[int, set[QualifierKind]] = field(default_factory=lambda: defaultdict(set))
     pseudo: frozenset[int] = frozenset()
@@ -230,6 +232,11 @@ class _Builder:
             c.events[name] = self._event(name, located.value)
             c.anaphor_ids[name] = frozenset(c.events[name].anaphors)
         self._index_events()
+        for tid in set(c.term_events) | set(c.group_events):
+            c.tid_roles[tid] = (
+                tuple(sorted(c.term_events.get(tid, ()))),
+                tuple(sorted(c.group_events.get(tid, ()))),
+            )
         self._cues()
         for rule_id, rule_def in self.rs.rules.items():
             node = self.rs.conditions[rule_id]

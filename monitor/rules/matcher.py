@@ -205,10 +205,12 @@ class Matcher:
             names = self.c.list_terms.get(h.tid)
             if not names:
                 continue
-            near = bisect.bisect_left(excepts, h.start - 24) < bisect.bisect_left(
-                excepts, h.start + 1
-            )
-            if near and _EXCEPT.search(doc.folded, max(0, h.start - 24), h.start):
+            if (
+                excepts
+                and bisect.bisect_left(excepts, h.start - 24)
+                < bisect.bisect_left(excepts, h.start + 1)
+                and _EXCEPT.search(doc.folded, max(0, h.start - 24), h.start)
+            ):
                 continue
             for name in names:
                 lists_at[name].append(h.start)
