@@ -231,7 +231,8 @@ def match(
             typer.echo(json.dumps(result_json(file, result, article.title), ensure_ascii=False))
             continue
         names = ", ".join(r.rule for r in result.rules) or "-"
-        console.print(f"{file}: rules: {names}; events: {', '.join(result.events) or '-'}")
+        line = f"{file}: rules: {names}; events: {', '.join(result.events) or '-'}"
+        console.print(line, markup=False)  # a file name with [brackets] is not rich markup
     typer.echo(_summary(len(files), per_rule, time.monotonic() - start), err=True)
 
 

@@ -48,7 +48,9 @@ def read_label_set(path: Path) -> LabelSet:
     """Read either label format; raises ValueError (with the item number) when malformed."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read labels: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: cannot read labels: {exc}") from None
     if not isinstance(data, list):
         raise ValueError(f"{path}: labels must be a JSON list of objects with a file name")

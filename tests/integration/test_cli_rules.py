@@ -149,3 +149,22 @@ def test_schema_flags_bad_durations_windows_and_group_by_keys() -> None:
         for name, event in data.get("events", {}).items():
             if "news_window" in event:
                 assert news.search(event["news_window"]), (path, name)
+
+
+def test_match_prints_file_names_with_brackets_as_they_are(tmp_path: Path) -> None:
+    """A file name is never read as terminal markup."""
+    name = tmp_path / "a[bold]b.txt"
+    name.write_text("US and China issue joint statement on AI\nThe text.\n", encoding="utf-8")
+    result = _monitor("match", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f"{name}: rules:" in result.stdout
+
+
+def test_eval_names_a_missing_labels_file_once(tmp_path: Path) -> None:
+    """A missing labels file is one clear line, the path said once."""
+    missing = tmp_path / "labels.json"
+    result = _monitor("rules", "eval", "--labels", str(missing), "tests/corpus")
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == f"error: {missing}: cannot read labels: No such file or directory"
+    )
