@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -153,6 +154,66 @@ class MatchResult:
     rules: tuple[RuleMatch, ...]
     vetoes: tuple[Veto, ...]
     text: str  # the document text offsets refer to
+
+
+@dataclass(frozen=True)
+class MessagePayload:
+    """What every message about one article needs, frozen when the alert decision is made
+    and stored with the outbox entry (JSON); read back with `from_json`."""
+
+    rule: str = ""
+    rule_title: str = ""
+    severity: str = "medium"
+    headline: str = ""
+    url: str = ""
+    source: str = ""
+    published: str | None = None  # ISO
+    event: str = ""
+    evidence: str = ""
+    terms: tuple[str, ...] = ()
+    why: str = ""  # in plain words
+    why_detail: str = ""  # the engine's reasons
+    route_slack: str | None = None
+    route_email: tuple[str, ...] = ()
+    article: str = ""
+    seen: float | None = None  # when the item was fetched (latency metric)
+    disputer: str = ""  # a walk-back: who disputes
+    disputes: str = ""  # a walk-back: the development it disputes
+    also: tuple[str, ...] = ()  # other developments the same article reported
+    was: str = ""  # a correction: the headline before
+    change: str = ""  # a correction: "corrected" or "withdrawn"
+
+    def to_json(self) -> dict[str, object]:
+        """The stored form."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> MessagePayload:
+        """Parse a stored payload (older entries may lack fields: they take the defaults)."""
+
+        def text(key: str, default: str = "") -> str:
+            value = data.get(key)
+            return default if value is None else str(value)
+
+        def optional(key: str) -> str | None:
+            value = data.get(key)
+            return None if value in (None, "") else str(value)
+
+        def texts(key: str) -> tuple[str, ...]:
+            value = data.get(key)
+            return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+        seen = data.get("seen")
+        return cls(
+            rule=text("rule"), rule_title=text("rule_title"), severity=text("severity", "medium"),
+            headline=text("headline"), url=text("url"), source=text("source"),
+            published=optional("published"), event=text("event"), evidence=text("evidence"),
+            terms=texts("terms"), why=text("why"), why_detail=text("why_detail"),
+            route_slack=optional("route_slack"), route_email=texts("route_email"),
+            article=text("article"), seen=float(seen) if isinstance(seen, int | float) else None,
+            disputer=text("disputer"), disputes=text("disputes"), also=texts("also"),
+            was=text("was"), change=text("change"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import structlog
 from monitor import metrics
 from monitor.config import AlertsConfig
 from monitor.errors import SinkError
-from monitor.models import Delivery
+from monitor.models import Delivery, MessagePayload
 from monitor.sinks.base import Sink
 from monitor.state.alerts import AlertState, OutboxEntry
 
@@ -61,41 +61,41 @@ def to_delivery(
     tz: tzinfo = UTC,
 ) -> Delivery:
     """The message for a sink, with the alert's counts as they are now, times in `tz`."""
-    p = payload or entry.payload
+    p = MessagePayload.from_json(payload or entry.payload)
     return Delivery(
         key=entry.key if payload is None else entry.alert_id,
         kind=kind or entry.kind,
         alert_id=entry.alert_id,
-        rule=p.get("rule", ""),
-        rule_title=p.get("rule_title", ""),
-        severity=p.get("severity", "medium"),
-        headline=p.get("headline", ""),
-        url=p.get("url", ""),
-        source=p.get("source", ""),
-        published=desk_time(p.get("published"), tz),
-        event=p.get("event", ""),
-        evidence=p.get("evidence", ""),
-        terms=tuple(p.get("terms", ())),
-        why=p.get("why", ""),
+        rule=p.rule,
+        rule_title=p.rule_title,
+        severity=p.severity,
+        headline=p.headline,
+        url=p.url,
+        source=p.source,
+        published=desk_time(p.published, tz),
+        event=p.event,
+        evidence=p.evidence,
+        terms=p.terms,
+        why=p.why,
         sources=int(alert.get("sources", 0)),
         stories=int(alert.get("stories", 0)),
-        route_slack=p.get("route_slack"),
-        route_email=tuple(p.get("route_email", ())),
+        route_slack=p.route_slack,
+        route_email=p.route_email,
         parent_key=entry.parent or None if payload is None else None,
         disputed=alert.get("disputed") == "1",
-        disputed_by=(p["disputer"],) if p.get("disputer") else tuple(alert.get("disputed_by", ())),
-        disputes=p.get("disputes", ""),
+        disputed_by=(p.disputer,) if p.disputer else tuple(alert.get("disputed_by", ())),
+        disputes=p.disputes,
         outlets=tuple(alert.get("outlet_names", ())),
         copies=tuple(alert.get("copies", ())),
         withdrawn=tuple(alert.get("withdrawn_outlets", ())),
         copy_of=entry.copy_of if payload is None else "",
         corrected=alert.get("corrected") == "1",
-        was=p.get("was", ""),
-        change=p.get("change", ""),
+        was=p.was,
+        change=p.change,
         **_old_news(entry, alert, tz),
         thread_subject=_subject(alert.get("payload") or {}),
-        why_detail=p.get("why_detail", ""),
-        also_matched=tuple(p.get("also", ())),
+        why_detail=p.why_detail,
+        also_matched=p.also,
     )
 
 
@@ -103,8 +103,8 @@ def _subject(alert_payload: dict[str, Any]) -> str:
     """The alert's mail subject, from its first payload (replies reuse it with "Re:")."""
     if not alert_payload:
         return ""
-    p = alert_payload
-    return f"[{str(p.get('severity', 'medium')).upper()}] {p.get('rule_title', '')}: {p.get('headline', '')}"
+    p = MessagePayload.from_json(alert_payload)
+    return f"[{p.severity.upper()}] {p.rule_title}: {p.headline}"
 
 
 def _old_news(entry: OutboxEntry, alert: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
@@ -278,8 +278,8 @@ class Deliverer:
 
     def _count_delivery(self, entry: OutboxEntry) -> None:
         metrics.MESSAGES.labels(sink=entry.sink, result="sent").inc()
-        seen = entry.payload.get("seen")
-        if entry.kind == "alert" and isinstance(seen, int | float):
+        seen = MessagePayload.from_json(entry.payload).seen
+        if entry.kind == "alert" and seen is not None:
             metrics.LATENCY.observe(max(0.0, self.clock() - seen))
 
     async def _wait_for_parent(self, entry: OutboxEntry) -> None:
@@ -389,12 +389,11 @@ class Deliverer:
     async def _ops(
         self, key: str, title: str, detail: str, severity: str, *, exclude: str | None = None
     ) -> None:
-        payload: dict[str, Any] = {
-            "rule": "sink-health", "rule_title": title, "severity": severity, "headline": title,
-            "url": "", "source": "monitor", "published": None, "event": "sink-health",
-            "evidence": detail, "terms": [], "why": "delivery health check", "route_email": [],
-            "route_slack": self.ops_channel,
-        }  # fmt: skip
+        payload = MessagePayload(
+            rule="sink-health", rule_title=title, severity=severity, headline=title,
+            source="monitor", event="sink-health", evidence=detail,
+            why="delivery health check", route_slack=self.ops_channel,
+        ).to_json()  # fmt: skip
         sinks = sorted(n for n in self.sinks if n != exclude)
         if sinks:
             await self.state.enqueue(key, "ops", payload, sinks, now=self.clock())

@@ -7,14 +7,13 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import structlog
 
 from monitor import metrics
 from monitor.alerts.stories import StoryIndex
-from monitor.models import Article, Evidence, MatchResult, RuleMatch, RulePolicy
+from monitor.models import Article, Evidence, MatchResult, MessagePayload, RuleMatch, RulePolicy
 from monitor.state.alerts import AlertState, ArticleRecord, Decision
 from monitor.state.keys import short_hash
 from monitor.urls import domain_of
@@ -88,32 +87,30 @@ def disputer(ev: Evidence | None, fallback: str) -> str:
 
 def payload_for(
     article: Article, match: RuleMatch | None, rule: RulePolicy, target: RulePolicy | None = None
-) -> dict[str, Any]:
+) -> MessagePayload:
     """What every message about this article needs, frozen at decision time (`target`: the
     rule a walk-back disputes)."""
     ev = best_evidence(match)
-    extra = {} if target is None else {
-        "disputer": disputer(ev, article.source or outlet(article)), "disputes": target.title,
-    }  # fmt: skip
-    return {
-        **extra,
-        "rule": rule.id,
-        "rule_title": rule.title,
-        "severity": rule.severity,
-        "headline": article.title,
-        "url": article.url,
-        "source": article.source or outlet(article),
-        "published": article.published.isoformat() if article.published else None,
-        "event": ev.event if ev else "",
-        "evidence": ev.sentence if ev else "",
-        "terms": [t.text for t in ev.terms] if ev else [],
-        "why": why_line(rule),
-        "why_detail": why_detail(ev, rule),
-        "route_slack": rule.route_slack,
-        "route_email": list(rule.route_email),
-        "article": article_id(article),
-        "seen": article.fetched.timestamp(),  # for the item-seen -> delivered latency
-    }
+    return MessagePayload(
+        rule=rule.id,
+        rule_title=rule.title,
+        severity=rule.severity,
+        headline=article.title,
+        url=article.url,
+        source=article.source or outlet(article),
+        published=article.published.isoformat() if article.published else None,
+        event=ev.event if ev else "",
+        evidence=ev.sentence if ev else "",
+        terms=tuple(t.text for t in ev.terms) if ev else (),
+        why=why_line(rule),
+        why_detail=why_detail(ev, rule),
+        route_slack=rule.route_slack,
+        route_email=rule.route_email,
+        article=article_id(article),
+        seen=article.fetched.timestamp(),  # for the item-seen -> delivered latency
+        disputer=disputer(ev, article.source or outlet(article)) if target else "",
+        disputes=target.title if target else "",
+    )
 
 
 @dataclass
@@ -225,16 +222,17 @@ class AlertEngine:
         ev = best_evidence(match)
         sentence = ev.sentence if ev is not None else ""
         notify = match is None or sentence != before.evidence or article.title != before.headline
+        payload = payload_for(article, match, rule or _UNKNOWN)
         if rule is None or match is None:
-            payload = payload_for(article, None, rule or _UNKNOWN)
             title = rule.title if rule else rule_id
-            payload.update(evidence=_first_sentence(article), why=f"no longer reports: {title}")
-        else:
-            payload = payload_for(article, match, rule)
-        payload.update(was=before.headline, change="withdrawn" if match is None else "corrected")
+            payload = replace(
+                payload, evidence=_first_sentence(article), why=f"no longer reports: {title}"
+            )
+        change = "withdrawn" if match is None else "corrected"
+        payload = replace(payload, was=before.headline, change=change)
         return await self.state.correct(
             alert_id=before.alert_id, article_id=aid,
-            record=(rule_id, content, sentence, article.title), payload=payload,
+            record=(rule_id, content, sentence, article.title), payload=payload.to_json(),
             sinks=self.sinks, withdrawn=match is None, notify=notify, outlet=outlet(article),
             now=self.clock(),
         )  # fmt: skip
@@ -269,10 +267,10 @@ class AlertEngine:
             source=outlet(article),
             story=story,
             min_sources=target.min_sources,
-            payload={
-                **payload_for(article, match, rule, target if rule.follows else None),
-                "also": also or [],
-            },
+            payload=replace(
+                payload_for(article, match, rule, target if rule.follows else None),
+                also=tuple(also or ()),
+            ).to_json(),
             sinks=self.sinks,
             correction=rule.follows is not None,
             now=now,
