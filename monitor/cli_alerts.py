@@ -112,7 +112,7 @@ def show(ctx: typer.Context, alert_id: str, config: ConfigAfterOpt = None) -> No
     if not alert:
         typer.echo(f"error: no alert {alert_id!r}", err=True)
         raise typer.Exit(1)
-    typer.echo(json.dumps(alert, indent=2, ensure_ascii=False, default=str))
+    typer.echo(json.dumps(alert.as_json(), indent=2, ensure_ascii=False, default=str))
 
 
 @alerts_app.command("dead")

@@ -32,7 +32,7 @@ from monitor.config import AlertsConfig
 from monitor.errors import SinkError
 from monitor.models import Delivery, MessagePayload
 from monitor.sinks.base import Sink
-from monitor.state.alerts import AlertState, OutboxEntry
+from monitor.state.alerts import AlertState, AlertView, OutboxEntry
 
 log = structlog.get_logger("deliver")
 
@@ -55,13 +55,15 @@ def desk_time(value: str | float | None, tz: tzinfo) -> str | None:
 
 def to_delivery(
     entry: OutboxEntry,
-    alert: dict[str, Any],
-    payload: dict[str, Any] | None = None,
+    alert: AlertView | None,
+    payload: MessagePayload | None = None,
     kind: str | None = None,
     tz: tzinfo = UTC,
 ) -> Delivery:
-    """The message for a sink, with the alert's counts as they are now, times in `tz`."""
-    p = MessagePayload.from_json(payload or entry.payload)
+    """The message for a sink, with the alert's counts as they are now, times in `tz`
+    (`payload`: the alert's own, to refresh the parent message)."""
+    p = payload or MessagePayload.from_json(entry.payload)
+    a = alert or _NO_ALERT
     return Delivery(
         key=entry.key if payload is None else entry.alert_id,
         kind=kind or entry.kind,
@@ -77,44 +79,46 @@ def to_delivery(
         evidence=p.evidence,
         terms=p.terms,
         why=p.why,
-        sources=int(alert.get("sources", 0)),
-        stories=int(alert.get("stories", 0)),
+        sources=a.sources,
+        stories=a.stories,
         route_slack=p.route_slack,
         route_email=p.route_email,
         parent_key=entry.parent or None if payload is None else None,
-        disputed=alert.get("disputed") == "1",
-        disputed_by=(p.disputer,) if p.disputer else tuple(alert.get("disputed_by", ())),
+        disputed=a.disputed,
+        disputed_by=(p.disputer,) if p.disputer else a.disputed_by,
         disputes=p.disputes,
-        outlets=tuple(alert.get("outlet_names", ())),
-        copies=tuple(alert.get("copies", ())),
-        withdrawn=tuple(alert.get("withdrawn_outlets", ())),
+        outlets=a.outlet_names,
+        copies=a.copies,
+        withdrawn=a.withdrawn_outlets,
         copy_of=entry.copy_of if payload is None else "",
-        corrected=alert.get("corrected") == "1",
+        corrected=a.corrected,
         was=p.was,
         change=p.change,
-        **_old_news(entry, alert, tz),
-        thread_subject=_subject(alert.get("payload") or {}),
+        **_old_news(entry, a, tz),
+        thread_subject=_subject(a.payload) if alert else "",
         why_detail=p.why_detail,
         also_matched=p.also,
     )
 
 
-def _subject(alert_payload: dict[str, Any]) -> str:
+_NO_ALERT = AlertView(
+    id="", raw={}, payload=MessagePayload(), sources=0, outlets=0, stories=0, articles=0,
+    source_names=(), outlet_names=(), copies=(), withdrawn_outlets=(), disputed_by=(),
+)  # fmt: skip  # a standalone message (ops): no alert behind it
+
+
+def _subject(p: MessagePayload) -> str:
     """The alert's mail subject, from its first payload (replies reuse it with "Re:")."""
-    if not alert_payload:
-        return ""
-    p = MessagePayload.from_json(alert_payload)
     return f"[{p.severity.upper()}] {p.rule_title}: {p.headline}"
 
 
-def _old_news(entry: OutboxEntry, alert: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
+def _old_news(entry: OutboxEntry, alert: AlertView, tz: tzinfo) -> dict[str, Any]:
     """For a development reported again after its window: when it was first alerted."""
-    if entry.kind != "again" or not alert.get("opened"):
+    if entry.kind != "again" or not alert.opened:
         return {}
-    first = float(alert["opened"])
     return {
-        "first_alerted": desk_time(first, tz),
-        "again_after_days": max(0, int((entry.created - first) // 86400)),
+        "first_alerted": desk_time(alert.opened, tz),
+        "again_after_days": max(0, int((entry.created - alert.opened) // 86400)),
     }
 
 
@@ -400,11 +404,9 @@ class Deliverer:
             self.kick.set()
 
     async def _refresh_parent(
-        self, sink: Sink, entry: OutboxEntry, alert: dict[str, Any], parent_ref: str
+        self, sink: Sink, entry: OutboxEntry, alert: AlertView, parent_ref: str
     ) -> None:
-        parent = to_delivery(
-            entry, alert, payload=alert.get("payload") or {}, kind="alert", tz=self.tz
-        )
+        parent = to_delivery(entry, alert, payload=alert.payload, kind="alert", tz=self.tz)
         try:
             await sink.update(parent, parent_ref)
         except SinkError as exc:  # the follow-up is delivered; the count catches up on the next one

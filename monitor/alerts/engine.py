@@ -198,12 +198,8 @@ class AlertEngine:
         found: dict[str, ArticleRecord] = {}
         for alert_id in await self.state.story_alerts(story):
             alert = await self.state.alert(alert_id)
-            if (
-                alert
-                and outlet(article) in alert["source_names"]
-                and alert["rule"] in self.policies
-            ):
-                found[str(alert["rule"])] = ArticleRecord(alert_id, "", "", "")
+            if alert and outlet(article) in alert.source_names and alert.rule in self.policies:
+                found[alert.rule] = ArticleRecord(alert_id, "", "", "")
         return found
 
     async def _revise(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from monitor.models import MessagePayload
 from monitor.state.calls import redis_call
 from monitor.state.keys import Keys, short_hash
 
@@ -25,6 +27,50 @@ class Decision:
     alert_id: str
     action: str  # open | held | followup | attached | duplicate | correction | no_parent |
     # again (old news, into the earlier thread) | revised | unchanged (revisions)
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """One alert as stored: its hash fields, first payload and counts."""
+
+    id: str
+    raw: dict[str, str]  # the hash as stored (rule, group, opened, status, window_end, flags)
+    payload: MessagePayload  # the first article's
+    sources: int  # independent reports (a story of copies counts once)
+    outlets: int
+    stories: int
+    articles: int
+    source_names: tuple[str, ...]
+    outlet_names: tuple[str, ...]  # in arrival order
+    copies: tuple[str, ...]
+    withdrawn_outlets: tuple[str, ...]
+    disputed_by: tuple[str, ...]
+
+    @property
+    def rule(self) -> str:
+        """The rule that opened it."""
+        return self.raw.get("rule", "")
+
+    @property
+    def opened(self) -> float:
+        """When it opened (epoch s)."""
+        return float(self.raw.get("opened") or 0)
+
+    @property
+    def disputed(self) -> bool:
+        """A walk-back disputes it."""
+        return self.raw.get("disputed") == "1"
+
+    @property
+    def corrected(self) -> bool:
+        """An article it rests on was corrected."""
+        return self.raw.get("corrected") == "1"
+
+    def as_json(self) -> dict[str, Any]:
+        """For `alerts show/list --json` and `status`."""
+        view = dataclasses.asdict(self)
+        raw = view.pop("raw")
+        return {**raw, **view, "payload": self.payload.to_json()}
 
 
 @dataclass(frozen=True)
@@ -269,19 +315,16 @@ class AlertState:
         entries = [await self.entry(str(n)) for n in sorted(names)]
         return [e for e in entries if e is not None and e.status == "pending"]
 
-    async def alert(self, alert_id: str) -> dict[str, Any]:
-        """An alert with its counts (empty dict if unknown)."""
+    async def alert(self, alert_id: str) -> AlertView | None:
+        """An alert with its counts (None if unknown)."""
         key = self.keys.alert(alert_id)
         async with self.r.pipeline(transaction=False) as pipe:
             pipe.hgetall(key)
-            pipe.scard(f"{key}:sources")
-            pipe.scard(f"{key}:stories")
-            pipe.scard(f"{key}:articles")
-            pipe.smembers(f"{key}:sources")
-            pipe.smembers(f"{key}:disputers")
+            for suffix in ("sources", "stories", "articles"):
+                pipe.scard(f"{key}:{suffix}")
+            for suffix in ("sources", "disputers", "copies", "withdrawn_outlets"):
+                pipe.smembers(f"{key}:{suffix}")
             pipe.lrange(f"{key}:outlets", 0, -1)
-            pipe.smembers(f"{key}:copies")
-            pipe.smembers(f"{key}:withdrawn_outlets")
             (
                 raw,
                 n_sources,
@@ -289,33 +332,34 @@ class AlertState:
                 n_articles,
                 sources,
                 disputers,
-                order,
                 copies,
                 gone,
+                order,
             ) = await self._call("read alert", pipe.execute())
         if not raw:
-            return {}
-        return {
-            **raw,
-            "id": alert_id,
-            "payload": json.loads(raw.get("payload") or "{}"),
-            "sources": min(int(n_sources), int(n_stories)),  # independent reports
-            "outlets": int(n_sources),
-            "stories": int(n_stories),
-            "outlet_names": list(order) or sorted(sources),
-            "copies": sorted(copies),
-            "withdrawn_outlets": sorted(gone),
-            "articles": int(n_articles),
-            "source_names": sorted(sources),
-            "disputed_by": sorted(disputers),
-        }
+            return None
+        return AlertView(
+            id=alert_id,
+            raw=dict(raw),
+            payload=MessagePayload.from_json(json.loads(raw.get("payload") or "{}")),
+            sources=min(int(n_sources), int(n_stories)),  # independent reports
+            outlets=int(n_sources),
+            stories=int(n_stories),
+            articles=int(n_articles),
+            source_names=tuple(sorted(sources)),
+            outlet_names=tuple(order) or tuple(sorted(sources)),
+            copies=tuple(sorted(copies)),
+            withdrawn_outlets=tuple(sorted(gone)),
+            disputed_by=tuple(sorted(disputers)),
+        )
 
     async def recent_alerts(self, limit: int = 20) -> list[dict[str, Any]]:
-        """Newest alerts first."""
+        """Newest alerts first, as JSON views (for `alerts list` and `status`)."""
         ids = await self._call(
             "list alerts", self.r.zrevrange(self.keys.alerts_index(), 0, limit - 1)
         )
-        return [await self.alert(str(i)) for i in ids]
+        views = [await self.alert(str(i)) for i in ids]
+        return [v.as_json() for v in views if v is not None]
 
     # -- outbox --------------------------------------------------------------------------------
 

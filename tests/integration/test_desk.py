@@ -67,8 +67,8 @@ def _write(folder: Path, docs: list[Article]) -> Path:
     return folder
 
 
-def _alert(redis_url: str, alert_id: str) -> dict[str, Any]:
-    async def go() -> dict[str, Any]:
+def _alert(redis_url: str, alert_id: str) -> Any:
+    async def go() -> Any:
         store = Store(connect(redis_url))
         try:
             return await store.alerts.alert(alert_id)
@@ -110,7 +110,7 @@ def test_denials_by_either_government_dispute_the_alert_and_never_count(
     assert header.startswith("⚠️ DISPUTED by China") and ", The White House · " in header
     assert '*Sources:* 1 independent report"' in str(top[0]["blocks"]).replace("'", '"')
     alert = _alert(redis_url, done[0].decisions[0][1].alert_id)
-    assert alert["sources"] == 1 and alert["source_names"] == ["wire.example"]
+    assert alert.sources == 1 and alert.source_names == ("wire.example",)
 
 
 def _pack_with_min_sources(tmp_path: Path, n: int) -> Matcher:
