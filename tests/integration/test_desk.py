@@ -347,7 +347,11 @@ def test_replay_with_sidecar_dates_puts_old_news_in_the_first_thread(
                  "incidents, which officials said was used for the first time on Monday."]),
         published=datetime(2026, 6, 13, 11, 0, tzinfo=UTC),
     )  # fmt: skip
-    folder = _write(tmp_path / "in", [again, first])  # file order is not the order of events
+    denial = replace(
+        article(2, "state.example", *[CN_DENIAL[0]], [CN_DENIAL[1]]),
+        published=datetime(2026, 6, 25, 8, 0, tzinfo=UTC),  # past the reopened window too
+    )
+    folder = _write(tmp_path / "in", [again, first, denial])  # not the order of events
     with SlackAPI() as slack:
         cfg = _config(tmp_path, redis_url, slack)
         dated = _cli("replay", "--config", str(cfg), str(folder))
@@ -361,18 +365,19 @@ def test_replay_with_sidecar_dates_puts_old_news_in_the_first_thread(
 
     assert dated.returncode == 0, dated.stderr
     [top] = [m for m in dated_msgs if not m.get("thread_ts")]
-    [reply] = [m for m in dated_msgs if m.get("thread_ts") == top["ts"]]
+    reply, late_denial = [m for m in dated_msgs if m.get("thread_ts") == top["ts"]]
     assert "wire.example" in str(top["blocks"])
     lead = reply["blocks"][0]["text"]["text"]
     assert lead.startswith(
         "🔁 *Reported again, 8 days after the first alert (2026-06-05 10:00 UTC):*"
     )
+    assert late_denial["blocks"][0]["text"]["text"].startswith("⚠️ *Disputed by China")
     assert now.returncode == 0, now.stderr
     [now_top] = [m for m in now_msgs if not m.get("thread_ts")]
     assert "post.example" in str(now_top["blocks"])  # file order, one window: no old news
     assert [
         r["blocks"][0]["text"]["text"].split(":*")[0] for r in now_msgs if r.get("thread_ts")
-    ] == ["*Also reported"]
+    ] == ["*Also reported", "⚠️ *Disputed by China's defense ministry"]
     assert (
         bad.returncode == 1 and "--clock: expected 'published', 'now' or an ISO date" in bad.stderr
     )

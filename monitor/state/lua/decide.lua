@@ -48,14 +48,17 @@ if alert_id then  -- the window is judged by the caller's clock; the key TTL onl
   if window_end <= now then alert_id = false end
 end
 local again = false
-if not alert_id and not correction and horizon > 0 then  -- old news: back into the earlier thread
+if not alert_id and horizon > 0 then  -- old news (or a late denial): back into the earlier thread
   local earlier = redis.call("GET", last_key)
   local ekey = prefix .. ":alert:" .. (earlier or "")
   if earlier and redis.call("HGET", ekey, "status") == "open"
       and tonumber(redis.call("HGET", ekey, "window_end") or "0") + horizon > now then
-    alert_id, again = earlier, true
-    redis.call("SET", KEYS[1], alert_id, "EX", math.max(1, math.floor(window)) + 3600)
-    redis.call("HSET", ekey, "window_end", now + window, "again", now)
+    alert_id = earlier
+    if not correction then  -- the development again: its window opens anew
+      again = true
+      redis.call("SET", KEYS[1], alert_id, "EX", math.max(1, math.floor(window)) + 3600)
+      redis.call("HSET", ekey, "window_end", now + window, "again", now)
+    end
   end
 end
 if not alert_id then
