@@ -88,6 +88,8 @@ _ABBREV = frozenset(
     ]
 )
 _QUESTIONER = re.compile(r"(?:question|q|记者|问|記者|記者問)\s*[:：]", re.IGNORECASE)
+# A speaker's label opening a transcript line: a few words (or Han characters), then a colon.
+_SPEAKER = re.compile(r"(?:[^\W\d][\w.'&-]*\s+){0,4}[^\W\d][\w.'&-]*\s*:\s|[^\x00-\x7f]{1,12}[:：]")
 _CLAUSE_BREAK = re.compile(
     r";|:(?=\s)|(?<![\d\s]):(?![\d\s/])|,?\s+(?:but|while|whereas|although|though|however)\s+|，?(?:但是|但|而|然而|不过)|；"
 )
@@ -269,11 +271,15 @@ class Doc:
         return next((a for a in self._layout(clause)[2] if a.start <= offset < a.end), None)
 
     def question_paragraph(self, offset: int) -> bool:
-        """Whether the line holding `offset` is a question (a briefing question presupposes
-        what it asks about): it ends with "?" or opens with a questioner's label."""
+        """Whether the line holding `offset` is a transcript question (it presupposes what it
+        asks about): it opens with a questioner's label ("Question:", "记者："), or with a
+        speaker's label ("Phoenix TV:", "总台记者：") and ends with "?". A news paragraph that
+        ends on a rhetorical question is not one (only that question is hedged)."""
         para = self.paragraph_span(self.paragraph_of(offset))
         text = self.display[para.start : para.end].strip()
-        return text.endswith(("?", '?"', "?'")) or bool(_QUESTIONER.match(text))
+        if _QUESTIONER.match(text):
+            return True
+        return text.endswith(("?", '?"', "?'")) and bool(_SPEAKER.match(text))
 
     def in_title(self, offset: int) -> bool:
         """Whether an offset lies in the headline."""
