@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from monitor import metrics
+from monitor.alerts.outages import Outages, span
 from monitor.config import AlertsConfig
 from monitor.errors import SinkError
 from monitor.models import Delivery, MessagePayload
@@ -133,12 +134,19 @@ class Deliverer:
     kick: asyncio.Event = field(
         default_factory=asyncio.Event
     )  # set when new messages are queued here
-    ops_channel: str | None = None  # where "sink down" notices go in Slack
-    attempted: dict[str, float] = field(default_factory=dict)  # sink -> last attempt (probes)
-    last_probe: float = 0.0
 
     def __post_init__(self) -> None:
         self.tz: tzinfo = ZoneInfo(self.cfg.timezone)
+        self.outages = Outages(self.state, self.sinks, self.cfg, self.clock, self.kick)
+
+    @property
+    def ops_channel(self) -> str | None:
+        """Where "sink down" notices go in Slack (default: the Slack sink's channel)."""
+        return self.outages.ops_channel
+
+    @ops_channel.setter
+    def ops_channel(self, channel: str | None) -> None:
+        self.outages.ops_channel = channel
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Capped exponential backoff with jitter, never shorter than Retry-After."""
@@ -184,7 +192,7 @@ class Deliverer:
                 log.error("deliver_loop_error", error=str(exc))
                 handled = 0
             if handled == 0:
-                await self._probe_quietly()
+                await self.outages.probe_quietly()
             if handled == 0:  # sleep until woken by this process, or poll for other processes' work
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(stop, self.kick), timeout=0.5)
@@ -213,7 +221,7 @@ class Deliverer:
                 return
         if entry.unsure and await self._reconciled(entry, sink, delivery, parent_ref):
             return
-        self.attempted[entry.sink] = self.clock()
+        self.outages.attempted[entry.sink] = self.clock()
         try:
             ref = await sink.send(delivery, parent_ref)
         except SinkError as exc:
@@ -221,7 +229,7 @@ class Deliverer:
             return
         await self.state.delivered(entry, ref)
         self._count_delivery(entry)
-        await self._sink_works(entry.sink)
+        await self.outages.sink_works(entry.sink)
         log.info(
             "delivered",
             entry=name,
@@ -249,7 +257,7 @@ class Deliverer:
             metrics.MESSAGES.labels(sink=entry.sink, result="reconciled").inc()
             log.info("reconciled", entry=entry.entry, ref=found)
             await self.state.delivered(entry, found)
-            await self._sink_works(entry.sink)
+            await self.outages.sink_works(entry.sink)
             return True
         return False
 
@@ -275,7 +283,7 @@ class Deliverer:
         for e in entries:
             await self.state.delivered(e, ref)
             self._count_delivery(e)
-        await self._sink_works(entry.sink)
+        await self.outages.sink_works(entry.sink)
         log.info(
             "digest_delivered", digest=entry.digest, messages=len(entries), sink=entry.sink, ref=ref
         )
@@ -305,12 +313,11 @@ class Deliverer:
         attempts, now = entry.attempts + 1, self.clock()
         metrics.MESSAGES.labels(sink=entry.sink, result="failed").inc()
         if exc.retryable and not exc.rate_limited:  # slowing down is not an outage
-            since = await self.state.sink_failed(entry.sink, now)
-            await self._tell_desk_once(entry.sink, since, now, str(exc))
+            await self.outages.sink_failed(entry.sink, now, str(exc))
         retried_s = now - (entry.failing_since or now)
         capped = self.cfg.max_attempts is not None and attempts >= self.cfg.max_attempts
         if not exc.retryable or retried_s >= self.cfg.retry_for_s or capped:
-            why = str(exc) if not exc.retryable else f"{exc} (gave up after {_span(retried_s)} of retries, {attempts} attempts)"  # fmt: skip
+            why = str(exc) if not exc.retryable else f"{exc} (gave up after {span(retried_s)} of retries, {attempts} attempts)"  # fmt: skip
             metrics.MESSAGES.labels(sink=entry.sink, result="dead").inc()
             log.error("dead_letter", entry=entry.entry, attempts=attempts, error=why)
             await self.state.dead(entry, why, now=now)
@@ -327,82 +334,6 @@ class Deliverer:
             entry, now + delay, str(exc), settled=not exc.uncertain, now=now
         )
 
-    # -- outages ---------------------------------------------------------------------------------
-
-    async def _tell_desk_once(self, sink: str, since: float, now: float, error: str) -> None:
-        """Once per outage, when it has lasted `sink_down_alert_s`: a log line and an ops
-        message through the other sinks (the one that is down cannot carry it)."""
-        after = self.cfg.sink_down_alert_s
-        if not after or now - since < after or not await self.state.sink_flag(sink, "told"):
-            return
-        log.error("sink_down", sink=sink, down_for=_span(now - since), error=error)
-        title = f"Alerts to {sink} are failing: down for {_span(now - since)}"
-        detail = f"Messages are being retried for {_span(self.cfg.retry_for_s)}; last error: {error}"  # fmt: skip
-        await self._ops(f"sink-down-{sink}-{int(since)}", title, detail, "high", exclude=sink)
-
-    async def _sink_works(self, sink: str) -> None:
-        """A send to `sink` succeeded: end its outage, if any, and re-send its young dead letters."""
-        ended = await self.state.sink_up(sink)
-        if ended is None:
-            return
-        since, told = ended
-        now = self.clock()
-        resent = await self._revive_young(sink, now)
-        noted = log.warning if told or resent else log.info
-        noted("sink_recovered", sink=sink, down_for=_span(now - since), resent=len(resent))
-        if told:
-            title = f"Alerts to {sink} work again after {_span(now - since)}"
-            await self._ops(f"sink-up-{sink}-{int(since)}", title, f"{len(resent)} dead message(s) re-sent", "info")  # fmt: skip
-
-    async def _revive_young(self, sink: str, now: float) -> list[str]:
-        """Dead letters of `sink` younger than the retry window, back in the outbox (their
-        retry budget unchanged, so nothing is retried past it)."""
-        low = now - self.cfg.retry_for_s
-        dead = await self.state.dead_entries(since=low)
-        names = [e.entry for e in dead if e.sink == sink and e.created >= low]
-        revived = await self.state.revive(names, now, fresh=False) if names else []
-        if revived:
-            self.kick.set()
-        return revived
-
-    async def _probe_quietly(self) -> None:
-        """While a sink is down and nothing is being retried on it, ask `check()` now and then:
-        a pass re-sends its young dead letters (once per outage)."""
-        now = self.clock()
-        if now - self.last_probe < self.cfg.probe_s:
-            return
-        self.last_probe = now
-        try:
-            down = await self.state.sinks_down()
-        except Exception as exc:  # a Redis blip: the next idle turn tries again
-            log.warning("probe_skipped", error=str(exc))
-            return
-        for name, since in down.items():
-            sink = self.sinks.get(name)
-            if sink is None or now - self.attempted.get(name, 0.0) < self.cfg.probe_s:
-                continue
-            try:
-                await sink.check()
-            except SinkError as exc:
-                await self._tell_desk_once(name, since, now, str(exc))
-                continue
-            if await self.state.sink_flag(name, "probed"):
-                resent = await self._revive_young(name, now)
-                log.info("sink_check_passed", sink=name, resent=len(resent))
-
-    async def _ops(
-        self, key: str, title: str, detail: str, severity: str, *, exclude: str | None = None
-    ) -> None:
-        payload = MessagePayload(
-            rule="sink-health", rule_title=title, severity=severity, headline=title,
-            source="monitor", event="sink-health", evidence=detail,
-            why="delivery health check", route_slack=self.ops_channel,
-        ).to_json()  # fmt: skip
-        sinks = sorted(n for n in self.sinks if n != exclude)
-        if sinks:
-            await self.state.enqueue(key, "ops", payload, sinks, now=self.clock())
-            self.kick.set()
-
     async def _refresh_parent(
         self, sink: Sink, entry: OutboxEntry, alert: AlertView, parent_ref: str
     ) -> None:
@@ -411,16 +342,6 @@ class Deliverer:
             await sink.update(parent, parent_ref)
         except SinkError as exc:  # the follow-up is delivered; the count catches up on the next one
             log.warning("parent_update_failed", alert=entry.alert_id, error=str(exc))
-
-
-def _span(seconds: float) -> str:
-    """A duration as a person says it: `45 s`, `12 min`, `3 h 20 min`."""
-    if seconds < 120:
-        return f"{int(seconds)} s"
-    minutes = int(seconds // 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
 
 
 async def _first(*events: asyncio.Event) -> None:
