@@ -108,22 +108,27 @@ class EventFinder:
         self._sentence_tids: dict[int, set[int]] = {}
         self._questions: dict[int, bool] = {}
         self._title_hits = [h for h in hits if h.start < doc.title_end]
-        self.anchored: dict[str, set[int]] = defaultdict(set)
-        self.grouped: dict[str, set[int]] = defaultdict(set)
+        self.candidates: dict[str, set[int]] = defaultdict(set)  # event -> sentences to examine
         sentence_of, by_sentence = doc.sentence_of, self.by_sentence
         for h in hits:
             si = sentence_of(h.start)
             if si >= 0:
                 by_sentence[si].append(h)
-        roles = c.tid_roles
+        anchors, anaphoric = c.anchors, c.anaphor_events
         for si, sentence_hits in by_sentence.items():
             tids = self._sentence_tids[si] = {h.tid for h in sentence_hits}
-            for tid in tids & roles.keys():
-                anchors, groups = roles[tid]
-                for name in anchors:
-                    self.anchored[name].add(si)
-                for name in groups:
-                    self.grouped[name].add(si)
+            for tid in tids & anchors.keys():
+                for name, p in anchors[tid]:
+                    groups = c.events[name].patterns[p].groups
+                    if all(not g.isdisjoint(tids) for g in groups):
+                        self.candidates[name].add(si)
+            # short of a group or two, a pattern matters only beside an anaphor of its event
+            for name in {n for tid in tids & anaphoric.keys() for n in anaphoric[tid]}:
+                for pattern in c.events[name].patterns:
+                    short = sum(1 for g in pattern.groups if g.isdisjoint(tids))
+                    if short <= 2 and short < len(pattern.groups):
+                        self.candidates[name].add(si)
+                        break
         self.qualifiers = Qualifiers(
             c, doc, self.by_sentence, self.cue_hits_of, self._same_paragraph, ref_year, published
         )
@@ -131,15 +136,9 @@ class EventFinder:
     # -- candidate sentences ----------------------------------------------------------------
 
     def sentences_for(self, ev: CompiledEvent) -> list[int]:
-        """Sentences worth examining: an anchor hit, or (two-sentence events) a group hit
-        beside an anaphor of the event ("the channel")."""
-        out = set(self.anchored.get(ev.name, ()))
-        if ev.across_sentences and ev.anaphors:
-            ids = self.c.anaphor_ids[ev.name]
-            out |= {
-                si for si in self.grouped.get(ev.name, ()) if not self._tids(si).isdisjoint(ids)
-            }
-        return sorted(out)
+        """Sentences worth examining: a pattern complete, or (two-sentence events) short of a
+        group or two beside an anaphor of the event ("the channel")."""
+        return sorted(self.candidates.get(ev.name, ()))
 
     def _same_paragraph(self, a: int, b: int) -> bool:
         if a < 0:

@@ -17,7 +17,7 @@ import re2
 
 from monitor.rules.condition import Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
-from monitor.rules.morphology import phrase_forms
+from monitor.rules.morphology import FUNCTION_WORDS, phrase_forms
 from monitor.rules.qualifiers import (
     CJK_DETERMINERS,
     DETERMINERS,
@@ -152,11 +152,11 @@ class Compiled:
     cue_scan: Automaton = field(default_factory=Automaton)
     lists: dict[str, frozenset[int]] = field(default_factory=dict)
     events: dict[str, CompiledEvent] = field(default_factory=dict)
-    term_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
-    group_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # term id -> the (event, pattern) pairs whose rarest group holds it: a pattern needs every
+    # group, so a hit in its rarest one is the cheapest sufficient trigger
+    anchors: dict[int, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
     anaphor_ids: dict[str, frozenset[int]] = field(default_factory=dict)
-    # term id -> (events it anchors, events with it in some group): one lookup per term
-    tid_roles: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    anaphor_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     cues: dict[QualifierKind, frozenset[int]] = field(default_factory=dict)
     cue_kind: dict[int, set[QualifierKind]] = field(default_factory=lambda: defaultdict(set))
     pseudo: frozenset[int] = frozenset()
@@ -190,7 +190,8 @@ def _head(term: Term) -> str | None:
         return None
     if term.cjk:
         return term.key[-2:] if len(term.key) >= 2 else None
-    return term.key.split(" ")[-1] if term.key[-1].isalpha() else None
+    head = term.key.split(" ")[-1]
+    return head if head.isalpha() and head not in FUNCTION_WORDS else None  # not "the to"
 
 
 class _Builder:
@@ -231,12 +232,9 @@ class _Builder:
         for name, located in self.rs.events.items():
             c.events[name] = self._event(name, located.value)
             c.anaphor_ids[name] = frozenset(c.events[name].anaphors)
+            for tid in c.anaphor_ids[name]:
+                c.anaphor_events[tid].add(name)
         self._index_events()
-        for tid in set(c.term_events) | set(c.group_events):
-            c.tid_roles[tid] = (
-                tuple(sorted(c.term_events.get(tid, ()))),
-                tuple(sorted(c.group_events.get(tid, ()))),
-            )
         self._cues()
         for rule_id, rule_def in self.rs.rules.items():
             node = self.rs.conditions[rule_id]
@@ -310,10 +308,8 @@ class _Builder:
         return {tid: frozenset(pairs) for tid, pairs in refs.items()}
 
     def _index_events(self) -> None:
-        """Index each pattern under its rarest group only: a pattern needs every group, so a
-        hit in the rarest one is a sufficient trigger, and common words (verbs) shared by many
-        events no longer make all of them candidates. Every group is also indexed for the
-        two-sentence case, where the rarest group may sit in the sentence before."""
+        """Index each pattern under its rarest group only: common words (verbs) shared by many
+        events then make none of them candidates by themselves."""
         c = self.c
         usage: dict[int, int] = defaultdict(int)
         for ev in c.events.values():
@@ -322,15 +318,12 @@ class _Builder:
                     for tid in group:
                         usage[tid] += 1
         for ev in c.events.values():
-            for pattern in ev.patterns:
+            for p, pattern in enumerate(ev.patterns):
                 anchor = min(
                     pattern.groups, key=lambda g: (sum(usage[t] for t in g) / len(g), len(g))
                 )
                 for tid in anchor:
-                    c.term_events[tid].add(ev.name)
-                for group in pattern.groups:
-                    for tid in group:
-                        c.group_events[tid].add(ev.name)
+                    c.anchors[tid].append((ev.name, p))
 
     def _cues(self) -> None:
         c = self.c

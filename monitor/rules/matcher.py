@@ -151,7 +151,7 @@ class Matcher:
     def _events(self, finder: EventFinder) -> tuple[dict[str, list[Evidence]], list[Veto]]:
         found: dict[str, list[Evidence]] = defaultdict(list)
         vetoes: list[Veto] = []
-        names = sorted(set(finder.anchored) | set(finder.grouped))
+        names = sorted(finder.candidates)
         for name in names:
             ev = self.c.events[name]
             for si in finder.sentences_for(ev):

@@ -15,7 +15,7 @@ import itertools
 from functools import lru_cache
 
 # Words never inflected inside a phrase (they carry no tense or number).
-_FUNCTION = frozenset(
+FUNCTION_WORDS = frozenset(
     ("a", "an", "the", "of", "to", "on", "in", "for", "with", "and", "or", "by", "at", "as", "up", "out", "down", "off", "over", "into", "from", "its", "their", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "has", "have", "had", "it", "we", "he", "she", "they", "us", "his", "her", "our", "this", "that", "these", "those", "each", "both", "first", "new")
 )  # fmt: skip
 _MAX_FORMS = 64  # a phrase's combinations are capped; the first word varies last
@@ -24,7 +24,7 @@ _MAX_FORMS = 64  # a phrase's combinations are capped; the first word varies las
 @lru_cache(maxsize=8192)
 def word_forms(word: str) -> tuple[str, ...]:
     """The word and, when it is a lower-case lemma, every inflection of it ("set" -> sets ...)."""
-    if not word.isalpha() or not word.islower() or word in _FUNCTION or len(word) < 2:
+    if not word.isalpha() or not word.islower() or word in FUNCTION_WORDS or len(word) < 2:
         if "-" in word and word.islower():  # co-chair -> co-chaired: inflect the last part
             head, _, last = word.rpartition("-")
             return tuple(f"{head}-{f}" for f in word_forms(last))
