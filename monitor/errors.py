@@ -6,7 +6,6 @@ MonitorError
 ├── FetchError             an HTTP fetch failed (retryable or not, with a reason)
 │   └── BlockedURLError    an URL resolves to a private address and is not allowed (SSRF)
 ├── FeedParseError         a feed body has no usable entries
-├── ExtractError           an article page yielded no usable text
 ├── RuleError              rule files are invalid (carries every `file:line: message`)
 └── SinkError              a sink could not deliver (retryable or not)
 """
@@ -55,10 +54,6 @@ class BlockedURLError(FetchError):
 
 class FeedParseError(MonitorError):
     """A feed body could not be used: not a feed, or no entries in it."""
-
-
-class ExtractError(MonitorError):
-    """An article page yielded too little text to be useful."""
 
 
 @dataclass(frozen=True)

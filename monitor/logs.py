@@ -65,8 +65,3 @@ def _route_stdlib(out: Any, renderer: Any, level: int) -> None:
     root.setLevel(level)
     # APScheduler says "Running job ..." at INFO for every poll: only its warnings matter
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
-
-
-def get(name: str) -> Any:
-    """A logger bound to a component name."""
-    return structlog.get_logger(component=name)

@@ -216,11 +216,6 @@ class Doc:
             self._clauses[sentence] = split_spans(self.display, sent.start, sent.end, _CLAUSE_BREAK)
         return self._clauses[sentence]
 
-    @property
-    def clauses(self) -> list[Span]:
-        """Every clause of the document (computes them all)."""
-        return [c for i in range(len(self.sentences)) for c in self.clauses_of(i)]
-
     def paragraph_span(self, index: int) -> Span:
         """[start, end) of a line (0: the headline); empty past the end."""
         bounds = [-1, *self._newlines, len(self.display)]
