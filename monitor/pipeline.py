@@ -1,7 +1,13 @@
 """Composition root. The stage order, in one screen:
 
-poll feed ─► parse entries ─► drop seen ─► fetch page ─► extract ─► archive (seed format)
-  (sources.http, sources.feeds)   (state)   (sources.http)  (extract)   (extract + state)
+poll feed ─► parse entries ─► drop seen, hold failing ─► fetch page ─► extract (or feed text)
+  (sources.http, sources.feeds)   (state: seen, items)     (sources.http)  (extract)
+─► archive (seed format) ─► match rules ─► alerts stage: stories, dedup, walk-backs,
+  (extract + state)          (rules)        corrections, old news (alerts + state, Lua)
+─► outbox ─► deliver to sinks (alerts.deliver, sinks: Slack, email, console/JSONL)
+
+With `--role`, pollers stop after the archive and hand items to workers through a Redis
+Stream; the sender role runs only the outbox delivery.
 """
 
 from __future__ import annotations
