@@ -254,13 +254,14 @@ class EventFinder:
                 for g, group in enumerate(pattern.groups)
             }
             anchors = [g for g in refs if hit_of[g] is not None]
-            borrowed = [g for g in missing if g not in refs]
+            # one anaphor stands for one group (a noun of that group, or "the report" for
+            # whichever is missing first); any other missing group is borrowed
+            stand_in = next((g for g in missing if g in refs and hit_of[g] is not None), None)
+            borrowed = [g for g in missing if g != stand_in]
             if not anchors or len(borrowed) > 1 or any(hit_of[g] is None for g in missing):
                 continue  # the sentence must say most of it itself: one group may be borrowed
             filled = [
-                [Hit(r.tid, r.start, r.end) for r in refs[g]]
-                if g in missing and g in refs
-                else hits
+                [Hit(r.tid, r.start, r.end) for r in refs[g]] if g == stand_in else hits
                 for g, hits in enumerate(groups)
             ]
             kept = [hits for hits in filled if hits]  # borrowed groups drop out of the distance

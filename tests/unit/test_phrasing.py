@@ -24,6 +24,7 @@ CASES = [
 def test_phrasing(want: str, text: str) -> None:
     """`-`: no rule matches; otherwise a matched rule id contains the label."""
     title, body = text.split(" || ", 1) if " || " in text else ("", text)
+    body = body.replace(" // ", "\n")  # paragraphs
     rules = [r.rule for r in MATCHER.match(title, body, published=date(2026, 11, 20)).rules]
     if want == "-":
         assert rules == [], text
