@@ -238,7 +238,10 @@ def time_refs(folded: str, start: int, end: int, published: date) -> list[TimeRe
                 ("since", "by", "until")
             ):
                 continue
-            when = _RESOLVERS[kind](m.groups(), published)
+            try:
+                when = _RESOLVERS[kind](m.groups(), published)
+            except (ValueError, OverflowError):  # "0000年9月", or a date before year 1
+                continue
             days = _days(published, when) if when else (10_000 if kind == "later" else None)
             found.append(TimeRef(folded[m.start() : m.end()], m.start(), m.end(), days, when))
             taken.append((m.start(), m.end()))
