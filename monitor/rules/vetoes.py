@@ -16,7 +16,7 @@ from monitor.rules.compiler import Compiled
 from monitor.rules.found import Candidate, Hit, VetoReason
 from monitor.rules.qualifiers import past_years
 from monitor.rules.temporal import TimeRef, time_refs
-from monitor.rules.text import Doc
+from monitor.rules.text import Doc, Span
 
 _RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose)\b|，(?:该|这)")
 # Where a negation or hedge stops governing what follows it (ConText's terminators).
@@ -59,6 +59,7 @@ class Qualifiers:
         self.ref_year = ref_year
         self.published = published
         self._times: dict[tuple[int, int], list[TimeRef]] = {}
+        self._clause_cue_cache: dict[tuple[int, int], list[tuple[Hit, Span | None]]] = {}
 
     def veto(self, cand: Candidate) -> VetoReason | None:
         """The exclusion or qualifier that vetoes a candidate (nearest cue first), or None."""
@@ -86,36 +87,44 @@ class Qualifiers:
         # "a channel that Beijing suspended years ago": the cue describes the noun
         return pos > span_end and bool(_RELATIVE.search(self.doc.folded, span_end, pos))
 
+    def _clause_cues(self, si: int, clause: Span) -> list[tuple[Hit, Span | None]]:
+        """The clause's cue hits that can qualify anything, with the aside each sits in:
+        not inside a pseudo-cue ("not only", 中将), not the month May. Computed once per clause
+        and shared by every candidate (several events often sit in one sentence)."""
+        key = (clause.start, clause.end)
+        if key not in self._clause_cue_cache:
+            doc = self.doc
+            cues = [h for h in self.cue_hits_of(si) if clause.start <= h.start < clause.end]
+            pseudo = [(h.start, h.end) for h in cues if h.tid in self.c.pseudo]
+            kept = []
+            for h in cues:
+                if not self.c.cue_kind.get(h.tid):
+                    continue
+                if any(s <= h.start and h.end <= e for s, e in pseudo):
+                    continue
+                if doc.display[h.start : h.end] == "May" and h.start != clause.start:
+                    continue  # the month, not the modal
+                h.word = doc.word_in(clause, h.start)
+                kept.append((h, doc.aside_of(clause, h.start)))
+            self._clause_cue_cache[key] = kept
+        return self._clause_cue_cache[key]
+
     def _live_cues(self, cand: Candidate, span_end: int) -> list[Hit]:
-        """Cue hits of the clause that can veto: not inside a pseudo-cue, an aside, a relative
-        clause after the terms, or the matched terms themselves; not the month May."""
-        doc, clause = self.doc, cand.clause
-        near = (
-            max(clause.start, min(h.start for h in cand.chosen) - _REACH),
-            max(h.end for h in cand.chosen) + _REACH,
-        )
-        cues = [
-            h
-            for h in self.cue_hits_of(cand.si)
-            if clause.start <= h.start < clause.end and near[0] <= h.start < near[1]
-        ]
-        pseudo = [(h.start, h.end) for h in cues if h.tid in self.c.pseudo]
+        """Cues that can veto this candidate: near its terms, not the terms themselves, in the
+        same scope (an aside is its own), not in a relative clause after the terms."""
+        clause = cand.clause
+        lo = max(clause.start, min(h.start for h in cand.chosen) - _REACH)
+        hi = max(h.end for h in cand.chosen) + _REACH
         chosen = [(h.start, h.end) for h in cand.chosen]
-        scopes = {doc.aside_of(clause, h.start) for h in cand.chosen}
-        out = []
-        for h in cues:
-            if not self.c.cue_kind.get(h.tid):
-                continue
-            if any(s <= h.start and h.end <= e for s, e in pseudo + chosen):
-                continue
-            if doc.aside_of(clause, h.start) not in scopes or self._after_relative(
-                span_end, h.start
-            ):
-                continue  # an aside is its own scope: only cues beside the terms count
-            if doc.display[h.start : h.end] == "May" and h.start != clause.start:
-                continue  # the month, not the modal
-            out.append(h)
-        return out
+        scopes = {self.doc.aside_of(clause, h.start) for h in cand.chosen}
+        return [
+            h
+            for h, aside in self._clause_cues(cand.si, clause)
+            if lo <= h.start < hi
+            and not any(s <= h.start and h.end <= e for s, e in chosen)
+            and aside in scopes
+            and not self._after_relative(span_end, h.start)
+        ]
 
     def _cue_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
         doc, clause, chosen = self.doc, cand.clause, cand.chosen
@@ -132,7 +141,6 @@ class Qualifiers:
         ]
         best: tuple[int, str, Hit] | None = None
         for h in self._live_cues(cand, span_end):
-            h.word = doc.word_in(clause, h.start)
             frame = h.tid in self.c.frames and h.start < first
             governs = h.start < first and not _TERMINATOR.search(doc.folded, h.end, first)
             # a cue after a comma belongs to the next phrase (history still dates the clause)
