@@ -107,6 +107,7 @@ class EventFinder:
         self.vetoed: dict[str, set[int]] = defaultdict(set)  # event -> sentences with a veto
         self._sentence_tids: dict[int, set[int]] = {}
         self._questions: dict[int, bool] = {}
+        self._place_cache: dict[int, list[tuple[str, int, list[Hit]]]] = {}
         self._title_hits = [h for h in hits if h.start < doc.title_end]
         self.candidates: dict[str, set[int]] = defaultdict(set)  # event -> sentences to examine
         sentence_of, by_sentence = doc.sentence_of, self.by_sentence
@@ -172,17 +173,25 @@ class EventFinder:
         return out
 
     def _source_tids(self, si: int) -> list[set[int]]:
-        """Term ids of every place an anaphor in sentence `si` may point to (a superset)."""
-        doc = self.doc
-        out = [self._tids(si)]  # an earlier clause of the same sentence
-        if self._same_paragraph(si - 1, si):
-            out.append(self._tids(si - 1))
-        para = doc.paragraph_of(doc.sentences[si].start)
-        if para > 1 and self._question(para - 1):
-            before = doc.paragraph_span(para - 1)
-            out.append({h.tid for h in self._hits_between(before.start, before.end)})
-        out.append({h.tid for h in self._title_hits})
-        return out
+        """Term ids of every place an anaphor in sentence `si` may point to (a superset of
+        `_sources`: no clause split, no veto), for the cheap test above."""
+        return [self._tids(si)] + [{h.tid for h in hits} for _, _, hits in self._places(si)]
+
+    def _places(self, si: int) -> list[tuple[str, int, list[Hit]]]:
+        """(what, evidence start, hits) of the places outside sentence `si` an anaphor in it
+        may point to: the sentence before in the paragraph, the transcript question an
+        answer replies to, the headline. Computed once per sentence."""
+        if si not in self._place_cache:
+            doc, out = self.doc, []
+            if self._same_paragraph(si - 1, si):
+                out.append(("before", si - 1, self.by_sentence.get(si - 1, [])))
+            para = doc.paragraph_of(doc.sentences[si].start)
+            if para > 1 and self._question(para - 1):
+                before = doc.paragraph_span(para - 1)
+                out.append(("question", si, self._hits_between(before.start, before.end)))
+            out.append(("headline", si, self._title_hits))  # the evidence stays the body sentence
+            self._place_cache[si] = [(what, where, hits) for what, where, hits in out if hits]
+        return self._place_cache[si]
 
     def _tids(self, si: int) -> set[int]:
         if si not in self._sentence_tids:
@@ -270,26 +279,21 @@ class EventFinder:
         return None
 
     def _sources(self, si: int, clause: Span, event: str) -> list[tuple[int, list[Hit]]]:
-        """Where an anaphor may point: earlier clauses of the sentence, the sentence before in
-        the paragraph, the question an answer replies to, the headline. A source whose own
-        candidate was vetoed passes nothing on: "将于下周举行。这一对话…" stays a plan."""
+        """Where an anaphor may point: earlier clauses of the sentence, then `_places`. A
+        source whose own candidate was vetoed passes nothing on ("将于下周举行。这一对话…"
+        stays a plan), and a vetoed sentence before stops the search there."""
         doc, vetoed = self.doc, self.vetoed[event]
-        here = self.by_sentence.get(si, [])
-        out = [(si, [h for h in here if h.start < clause.start])]
-        if self._same_paragraph(si - 1, si):
-            if si - 1 in vetoed:
-                return [o for o in out if o[1]]  # the nearest antecedent was a plan or a hedge
-            out.append((si - 1, self.by_sentence.get(si - 1, [])))
-        para = doc.paragraph_of(doc.sentences[si].start)
-        before = doc.paragraph_span(para - 1)
-        if para > 1 and self._question(para - 1):
-            asked = self._hits_between(before.start, before.end)
-            if not any(doc.sentence_of(h.start) in vetoed for h in asked):
-                out.append((si, asked))
-        title = self._title_hits
-        if title and not doc.in_title(clause.start) and not self._title_vetoed(event):
-            out.append((si, title))  # the headline: the evidence stays the body sentence
-        return [(where, hits) for where, hits in out if hits]
+        earlier = [h for h in self.by_sentence.get(si, []) if h.start < clause.start]
+        out = [(si, earlier)] if earlier else []
+        for what, where, hits in self._places(si):
+            if what == "before" and where in vetoed:
+                return out  # the nearest antecedent was a plan or a hedge
+            if what == "question" and any(doc.sentence_of(h.start) in vetoed for h in hits):
+                continue
+            if what == "headline" and (doc.in_title(clause.start) or self._title_vetoed(event)):
+                continue
+            out.append((where, hits))
+        return out
 
     def _question(self, para: int) -> bool:
         if para not in self._questions:
