@@ -1,5 +1,6 @@
-"""Compile a RuleSet into one matcher: every literal term of every list, event and qualifier
-goes into a single Aho-Corasick automaton; regex terms into one RE2 set (linear time).
+"""Compile a RuleSet into one matcher: the terms of lists and events (with their word forms)
+go into one Aho-Corasick automaton scanned over the whole article, qualifier cues into a second
+one scanned only in candidate sentences; regex terms into RE2 sets (linear time).
 
 Matching cost therefore grows with the text and the number of hits, not with the number
 of rules: events are only examined when one of their terms occurred, and rules only when
@@ -33,7 +34,7 @@ from monitor.rules.schema import (
     Scope,
     parse_duration,
 )
-from monitor.rules.text import display_form, fold, is_cjk
+from monitor.rules.text import display_form, fold, is_cjk, is_word_char
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def _plain(term: Term) -> bool:
     """A Latin term that starts and ends with a word character, bounded on both sides."""
     if term.cjk or term.prefix or term.suffix or term.exact is not None or not term.key:
         return False
-    return all(ch.isalnum() and not is_cjk(ch) for ch in (term.key[0], term.key[-1]))
+    return is_word_char(term.key[0]) and is_word_char(term.key[-1])
 
 
 def _simple_cjk(term: Term) -> bool:

@@ -20,7 +20,7 @@ from monitor.rules.candidates import EventFinder, Hit
 from monitor.rules.compiler import Automaton, Compiled, compile_rules, rule_atoms_for
 from monitor.rules.condition import Event, evaluate
 from monitor.rules.loader import RuleSet, load_rules
-from monitor.rules.text import Doc
+from monitor.rules.text import Doc, is_word_char
 
 # A list term right after one of these does not count: "every nuclear power except the US".
 _EXCEPT = re.compile(
@@ -34,13 +34,6 @@ MAX_BODY_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
 
 _EXCEPT_WORD = re.compile(r"except|excluding|other than|apart from|but not|除")
-
-
-def _is_word_char(ch: str) -> bool:
-    # Han and kana are not word characters for a Latin term's boundary: "AI對話" holds "AI"
-    return (ch.isalnum() or ch == "_") and not (
-        "\u3040" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
-    )
 
 
 @dataclass(frozen=True)
@@ -95,21 +88,21 @@ class Matcher:
             if (
                 not term.suffix
                 and start > 0
-                and _is_word_char(text[start - 1])
-                and _is_word_char(text[start])
+                and is_word_char(text[start - 1])
+                and is_word_char(text[start])
             ):
                 return None
             if (
                 not term.prefix
                 and end < n
-                and _is_word_char(text[end])
-                and _is_word_char(text[end - 1])
+                and is_word_char(text[end])
+                and is_word_char(text[end - 1])
             ):
                 return None
         if term.exact is not None and doc.display[start:end] != term.exact:
             return None
         if term.prefix:  # report the whole word: `open*` matched "opened"
-            while end < n and _is_word_char(text[end]):
+            while end < n and is_word_char(text[end]):
                 end += 1
         return end
 
@@ -125,8 +118,8 @@ class Matcher:
                 # plain keys start and end with a word character: only the outside can join
                 if (
                     plain
-                    and (first == 0 or not _is_word_char(text[first - 1]))
-                    and (stop >= n or not _is_word_char(text[stop]))
+                    and (first == 0 or not is_word_char(text[first - 1]))
+                    and (stop >= n or not is_word_char(text[stop]))
                 ):
                     for tid in plain:
                         hits.append(Hit(tid, first, stop))

@@ -109,6 +109,14 @@ _ASIDE = re.compile(
 )
 
 
+def is_word_char(ch: str) -> bool:
+    """A character that joins a Latin term to its neighbour. Han and kana do not: "AI對話"
+    holds the word "AI"."""
+    return (ch.isalnum() or ch == "_") and not (
+        "\u3040" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+    )
+
+
 def is_cjk(text: str) -> bool:
     """Whether the text contains CJK characters (matched as substrings, no word boundaries)."""
     return bool(_CJK.search(text))
@@ -256,10 +264,6 @@ class Doc:
         starts, positions, _ = self._layout(clause)
         i = bisect.bisect_left(starts, offset)
         return positions[i] if i < len(positions) else (positions[-1] + 1 if positions else 0)
-
-    def in_aside(self, clause: Span, offset: int) -> bool:
-        """Whether `offset` lies in a parenthetical or appositive aside of `clause`."""
-        return self.aside_of(clause, offset) is not None
 
     def aside_of(self, clause: Span, offset: int) -> Span | None:
         """The aside of `clause` holding `offset` (None: the clause's main line)."""

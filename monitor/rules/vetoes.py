@@ -83,6 +83,11 @@ class Qualifiers:
             )
         return None
 
+    def _scopes(self, cand: Candidate) -> set[Span | None]:
+        """The asides (None: the main line) the candidate's terms sit in: only cues, years
+        and dates in these qualify it."""
+        return {self.doc.aside_of(cand.clause, h.start) for h in cand.chosen}
+
     def _after_relative(self, span_end: int, pos: int) -> bool:
         # "a channel that Beijing suspended years ago": the cue describes the noun
         return pos > span_end and bool(_RELATIVE.search(self.doc.folded, span_end, pos))
@@ -116,7 +121,7 @@ class Qualifiers:
         lo = max(clause.start, min(h.start for h in cand.chosen) - _REACH)
         hi = max(h.end for h in cand.chosen) + _REACH
         chosen = [(h.start, h.end) for h in cand.chosen]
-        scopes = {self.doc.aside_of(clause, h.start) for h in cand.chosen}
+        scopes = self._scopes(cand)
         return [
             h
             for h, aside in self._clause_cues(cand.si, clause)
@@ -185,7 +190,7 @@ class Qualifiers:
         if "historical" not in cand.pattern.qualifiers:
             return None
         clause = cand.clause
-        scopes = {self.doc.aside_of(clause, h.start) for h in cand.chosen}
+        scopes = self._scopes(cand)
         for s, _e, year in past_years(self.doc.folded[clause.start : clause.end], self.ref_year):
             at = clause.start + s
             if self._after_relative(span_end, at) or self.doc.aside_of(clause, at) not in scopes:
@@ -200,7 +205,7 @@ class Qualifiers:
         doc = self.doc
         sent = doc.sentences[cand.si]
         mid = min(h.start for h in cand.chosen)
-        scopes = {doc.aside_of(cand.clause, h.start) for h in cand.chosen}
+        scopes = self._scopes(cand)
         for lo, hi in ((cand.clause.start, cand.clause.end), (sent.start, sent.end)):
             if (lo, hi) not in self._times:
                 self._times[lo, hi] = time_refs(doc.folded, lo, hi, self.published)
