@@ -13,6 +13,7 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor.extract.seed_format import read_article
@@ -114,40 +115,31 @@ def articles() -> list[Article]:
     return [read_article(p) for p in files]
 
 
-def _time_shipped(m: Matcher, docs: list[Article], repeat: int) -> float:
-    """Median seconds to match every article as the daemon does (dated: news vs background)."""
+def _median_s(one_pass: Callable[[], object], repeat: int) -> float:
+    """Median seconds of `repeat` passes."""
     runs = []
     for _ in range(repeat):
         started = time.perf_counter()
-        for a in docs:
-            m.match_article(a)
+        one_pass()
         runs.append(time.perf_counter() - started)
     return statistics.median(runs)
+
+
+def _time_shipped(m: Matcher, docs: list[Article], repeat: int) -> float:
+    """Median seconds to match every article as the daemon does (dated: news vs background)."""
+    return _median_s(lambda: [m.match_article(a) for a in docs], repeat)
 
 
 def _time_floor(m: Matcher, docs: list[Article], repeat: int) -> float:
     """The floor: one bare Aho-Corasick pass of the pack's trigger terms over lower-cased text."""
     texts = [(a.title + "\n" + a.body).lower() for a in docs]
     automaton = m.c.triggers.automaton
-    runs = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        for t in texts:
-            for _hit in automaton.iter(t):
-                pass
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
+    return _median_s(lambda: [sum(1 for _ in automaton.iter(t)) for t in texts], repeat)
 
 
 def _time_matcher(m: Matcher, docs: list[Article], repeat: int) -> float:
-    """Median seconds to match every article once."""
-    runs = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        for a in docs:
-            m.match(a.title, a.body, ref_year=2026)
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
+    """Median seconds to match every article once (undated)."""
+    return _median_s(lambda: [m.match(a.title, a.body, ref_year=2026) for a in docs], repeat)
 
 
 def run(quick: bool = False) -> dict[str, float]:
