@@ -4,8 +4,6 @@ Slack stand-in, the real rule pack, through `replay`."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import os
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import BODY, LEAD, REWRITES, article
 from tests.support.builders import article_page, rss
+from tests.support.mail import Mailbox
 from tests.support.packs import pack_with_dedup
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -383,17 +382,6 @@ def test_replay_with_sidecar_dates_puts_old_news_in_the_first_thread(
     )
 
 
-class _Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
-
-
 def _mail_settings(redis_url: str, tmp_path: Path, port: int, starttls: bool) -> Settings:
     return load_settings(
         None,
@@ -423,7 +411,7 @@ def test_mail_replies_keep_the_subject_and_plain_text_is_refused(
         article(2, "state.example", "Beijing disputes statement",
                 ["Beijing denied that a joint statement on AI had been agreed with Washington."]),
     ])  # fmt: skip
-    box = _Mailbox()
+    box = Mailbox()
     port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)  # no STARTTLS offered
     controller.start()
@@ -511,7 +499,7 @@ def test_a_desk_wide_digest_gathers_every_rule(redis_url: str, tmp_path: Path) -
     """alerts.desk_digest_s: the two developments of one article reach the mailbox as one
     digest naming both, instead of one mail per rule."""
     folder = _write(tmp_path / "in", [TWO])
-    box = _Mailbox()
+    box = Mailbox()
     port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()

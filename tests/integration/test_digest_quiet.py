@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +17,10 @@ from monitor.state.redis_server import free_port
 from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import LEAD, REWRITES, article
+from tests.support.mail import Mailbox
 from tests.support.packs import pack_with_dedup
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Box:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
 
 
 def _matcher(tmp_path: Path, dedup: str) -> Matcher:
@@ -70,7 +58,7 @@ def test_digest_sends_one_email_per_period_and_slack_at_once(
     redis_url: str, tmp_path: Path
 ) -> None:
     """With digest: 1h, the alert and two follow-ups go to Slack at once and by email as one digest at the hour."""
-    box = _Box()
+    box = Mailbox()
     port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
