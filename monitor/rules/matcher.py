@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from pathlib import Path
 
 from monitor.models import Article, Evidence, MatchResult, RuleMatch, Veto
@@ -20,7 +21,7 @@ from monitor.rules.candidates import EventFinder, Hit
 from monitor.rules.compiler import Automaton, Compiled, compile_rules, rule_atoms_for
 from monitor.rules.condition import Event, evaluate
 from monitor.rules.loader import RuleSet, load_rules
-from monitor.rules.text import Doc, is_word_char
+from monitor.rules.text import WORD_CHARS, Doc
 
 # A list term right after one of these does not count: "every nuclear power except the US".
 _EXCEPT = re.compile(
@@ -33,6 +34,7 @@ _EXCEPT = re.compile(
 MAX_BODY_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
 
+_BY_SPAN = attrgetter("start", "end")
 _EXCEPT_WORD = re.compile(r"except|excluding|other than|apart from|but not|除")
 
 
@@ -84,25 +86,16 @@ class Matcher:
         term = self.c.terms[tid]
         text = doc.folded
         n = len(text)
+        wc = WORD_CHARS
         if not term.cjk:
-            if (
-                not term.suffix
-                and start > 0
-                and is_word_char(text[start - 1])
-                and is_word_char(text[start])
-            ):
+            if not term.suffix and start > 0 and wc[text[start - 1]] and wc[text[start]]:
                 return None
-            if (
-                not term.prefix
-                and end < n
-                and is_word_char(text[end])
-                and is_word_char(text[end - 1])
-            ):
+            if not term.prefix and end < n and wc[text[end]] and wc[text[end - 1]]:
                 return None
         if term.exact is not None and doc.display[start:end] != term.exact:
             return None
         if term.prefix:  # report the whole word: `open*` matched "opened"
-            while end < n and is_word_char(text[end]):
+            while end < n and wc[text[end]]:
                 end += 1
         return end
 
@@ -113,13 +106,14 @@ class Matcher:
         if auto.automaton is not None and end > start:
             text = doc.folded
             n = len(text)
+            wc = WORD_CHARS
             for end_idx, (length, plain, han, special) in auto.automaton.iter(text, start, end):
                 first, stop = end_idx - length + 1, end_idx + 1
                 # plain keys start and end with a word character: only the outside can join
                 if (
                     plain
-                    and (first == 0 or not is_word_char(text[first - 1]))
-                    and (stop >= n or not is_word_char(text[stop]))
+                    and (first == 0 or not wc[text[first - 1]])
+                    and (stop >= n or not wc[text[stop]])
                 ):
                     for tid in plain:
                         hits.append(Hit(tid, first, stop))
@@ -136,7 +130,7 @@ class Matcher:
                 for m in auto.regexes[tid].finditer(text):
                     if m.end() > m.start():
                         hits.append(Hit(tid, start + m.start(), start + m.end()))
-        hits.sort(key=lambda h: (h.start, h.end))
+        hits.sort(key=_BY_SPAN)
         return hits
 
     # -- events ---------------------------------------------------------------------------------
