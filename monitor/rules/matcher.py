@@ -36,6 +36,7 @@ MAX_TITLE_CHARS = 1_000
 
 _BY_SPAN = attrgetter("start", "end")
 _EXCEPT_WORD = re.compile(r"except|excluding|other than|apart from|but not|除")
+_EXCEPT_GATE = ("except", "excluding", "other than", "apart from", "but not", "除")
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,11 @@ class Matcher:
     def _lists_at(self, doc: Doc, hits: list[Hit]) -> dict[str, list[int]]:
         """Where each list occurs; a term right after "except" or "other than" does not."""
         lists_at: dict[str, list[int]] = defaultdict(list)
-        excepts = [m.end() for m in _EXCEPT_WORD.finditer(doc.folded)]
+        excepts = (
+            [m.end() for m in _EXCEPT_WORD.finditer(doc.folded)]
+            if any(w in doc.folded for w in _EXCEPT_GATE)
+            else []
+        )
         for h in hits:
             names = self.c.list_terms.get(h.tid)
             if not names:

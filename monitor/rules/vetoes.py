@@ -58,7 +58,7 @@ class Qualifiers:
         self._same_paragraph = same_paragraph
         self.ref_year = ref_year
         self.published = published
-        self._times: dict[tuple[int, int], list[TimeRef]] = {}
+        self._times: dict[int, list[TimeRef]] = {}  # sentence -> its time expressions
         self._clause_cue_cache: dict[tuple[int, int], list[tuple[Hit, Span | None]]] = {}
 
     def veto(self, cand: Candidate) -> VetoReason | None:
@@ -206,13 +206,15 @@ class Qualifiers:
         sent = doc.sentences[cand.si]
         mid = min(h.start for h in cand.chosen)
         scopes = self._scopes(cand)
+        if cand.si not in self._times:  # found once per sentence, shared by its clauses
+            self._times[cand.si] = time_refs(doc.folded, sent.start, sent.end, self.published)
         for lo, hi in ((cand.clause.start, cand.clause.end), (sent.start, sent.end)):
-            if (lo, hi) not in self._times:
-                self._times[lo, hi] = time_refs(doc.folded, lo, hi, self.published)
             refs = [
                 r
-                for r in self._times[lo, hi]
-                if r.days_before is not None
+                for r in self._times[cand.si]
+                if lo <= r.start
+                and r.end <= hi
+                and r.days_before is not None
                 and doc.aside_of(cand.clause, r.start) in scopes
                 and not self._dates_other_noun(r, cand)
             ]
