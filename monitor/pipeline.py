@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import random
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -29,6 +28,7 @@ from monitor import metrics
 from monitor.alerts.deliver import Deliverer
 from monitor.alerts.engine import AlertEngine, alert_order
 from monitor.alerts.stories import StoryIndex
+from monitor.backoff import backoff_delay
 from monitor.config import FeedConfig, Settings
 from monitor.errors import FeedParseError, FetchError, MonitorError, StateError
 from monitor.extract.html import (
@@ -53,12 +53,6 @@ from monitor.state.store import FeedState, Store
 log = structlog.get_logger("pipeline")
 _ENTRY_CONCURRENCY = 8
 _ITEM_ATTEMPTS = 3  # then an entry that keeps failing is set aside (`monitor items`)
-
-
-def backoff_delay(failures: int, base: float, cap: float, retry_after: float | None) -> float:
-    """Capped exponential backoff with full jitter in [50%, 100%], never below Retry-After."""
-    delay = min(cap, base * 2.0 ** max(0, failures - 1)) * random.uniform(0.5, 1.0)
-    return max(delay, retry_after or 0.0)
 
 
 def policies_of(matcher: Matcher) -> dict[str, RulePolicy]:

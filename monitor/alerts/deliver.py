@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import structlog
 
 from monitor import metrics
 from monitor.alerts.outages import Outages, span
+from monitor.backoff import backoff_delay
 from monitor.config import AlertsConfig
 from monitor.errors import SinkError
 from monitor.models import Delivery, MessagePayload
@@ -150,8 +150,7 @@ class Deliverer:
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Capped exponential backoff with jitter, never shorter than Retry-After."""
-        delay = min(self.cfg.retry_max, self.cfg.retry_base * 2.0 ** max(0, attempts - 1))
-        return max(delay * random.uniform(0.5, 1.0), retry_after or 0.0)
+        return backoff_delay(attempts, self.cfg.retry_base, self.cfg.retry_max, retry_after)
 
     async def step(self, limit: int = 20, stop: asyncio.Event | None = None) -> int:
         """Claim and handle what is due; returns how many entries were handled.
