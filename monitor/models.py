@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -66,17 +67,21 @@ class Article:
         return "\n".join(self.paragraphs)
 
 
+PollStatus = Literal["ok", "not_modified", "error"]
+
+
 @dataclass(frozen=True)
 class PollOutcome:
     """What one poll of one feed did, for logs, `status` and the exit code."""
 
     feed: str
-    status: str  # "ok", "not_modified", "error", "skipped"
+    status: PollStatus
     new_items: int = 0
     archived: int = 0
     error: str | None = None
     duration_s: float = 0.0
     articles: tuple[Article, ...] = field(default=())
+    next_attempt: float | None = None  # when the feed is due again (its backoff after an error)
 
 
 @dataclass(frozen=True)
