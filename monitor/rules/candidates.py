@@ -9,6 +9,7 @@ the qualifiers (vetoes.py).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import date
 
@@ -37,6 +38,13 @@ def _cut_by(hit: Hit, pseudo: list[Hit]) -> bool:
 def _longest(hits: list[Hit]) -> list[Hit]:
     """Drop hits inside a longer hit of the same group ("lead" inside "would lead")."""
     if len(hits) < 2:
+        return hits
+    reach = -1
+    for h in hits:  # sorted by start: without an overlap, nothing can sit inside another
+        if h.start < reach:
+            break
+        reach = h.end
+    else:
         return hits
     return [
         h
@@ -108,12 +116,13 @@ class EventFinder:
         self._sentence_tids: dict[int, set[int]] = {}
         self._questions: dict[int, bool] = {}
         self._place_cache: dict[int, list[tuple[str, int, list[Hit]]]] = {}
+        self._clause_cache: dict[int, list[tuple[Span, list[Hit]]]] = {}
         self._title_hits = [h for h in hits if h.start < doc.title_end]
         self.candidates: dict[str, set[int]] = defaultdict(set)  # event -> sentences to examine
-        sentence_of, by_sentence = doc.sentence_of, self.by_sentence
-        for h in hits:
-            si = sentence_of(h.start)
-            if si >= 0:
+        by_sentence, starts, sentences = self.by_sentence, doc.sentence_starts, doc.sentences
+        for h in hits:  # Doc.sentence_of, inlined: this runs for every hit of the article
+            si = bisect_right(starts, h.start) - 1
+            if si >= 0 and h.start < sentences[si].end:
                 by_sentence[si].append(h)
         anchors, anaphoric = c.anchors, c.anaphor_events
         for si, sentence_hits in by_sentence.items():
@@ -121,12 +130,12 @@ class EventFinder:
             for tid in tids & anchors.keys():
                 for name, p in anchors[tid]:
                     groups = c.events[name].patterns[p].groups
-                    if all(not g.isdisjoint(tids) for g in groups):
+                    if not any(map(tids.isdisjoint, groups)):  # every group present
                         self.candidates[name].add(si)
             # short of a group or two, a pattern matters only beside an anaphor of its event
             for name in {n for tid in tids & anaphoric.keys() for n in anaphoric[tid]}:
                 for pattern in c.events[name].patterns:
-                    short = sum(1 for g in pattern.groups if g.isdisjoint(tids))
+                    short = sum(map(tids.isdisjoint, pattern.groups))
                     if short <= 2 and short < len(pattern.groups):
                         self.candidates[name].add(si)
                         break
@@ -156,10 +165,10 @@ class EventFinder:
         refs = [r for tid in tids & self.c.anaphor_ids[ev.name] for r in ev.anaphors[tid]]
         out = []
         for p, pattern in enumerate(ev.patterns):
-            missing = {g for g, group in enumerate(pattern.groups) if group.isdisjoint(tids)}
-            if not missing:
+            if not any(map(tids.isdisjoint, pattern.groups)):
                 out.append(p)
                 continue
+            missing = {g for g, group in enumerate(pattern.groups) if group.isdisjoint(tids)}
             if not ev.across_sentences or len(missing) > 2:
                 continue
             referred = {g for pp, g in refs if pp == p}
@@ -199,13 +208,16 @@ class EventFinder:
         return self._sentence_tids[si]
 
     def clause_hits(self, si: int) -> list[tuple[Span, list[Hit]]]:
-        """Each clause of a sentence with the trigger hits inside it."""
-        out = []
-        hits = self.by_sentence.get(si, [])
-        for clause in self.doc.clauses_of(si):
-            inside = [h for h in hits if clause.start <= h.start < clause.end]
-            out.append((clause, inside))
-        return out
+        """Each clause of a sentence with the trigger hits inside it (once per sentence: the
+        events that examine it share the split)."""
+        if si not in self._clause_cache:
+            out = []
+            hits = self.by_sentence.get(si, [])
+            for clause in self.doc.clauses_of(si):
+                inside = [h for h in hits if clause.start <= h.start < clause.end]
+                out.append((clause, inside))
+            self._clause_cache[si] = out
+        return self._clause_cache[si]
 
     # -- candidates -------------------------------------------------------------------------
 
@@ -217,10 +229,15 @@ class EventFinder:
         in_title = clause.start < self.doc.title_end
         if (ev.field == "title" and not in_title) or (ev.field == "body" and in_title):
             return None
-        cjk = any(self.c.terms[h.tid].cjk for h in chits)  # 中将担任: only Han runs misread
+        terms = self.c.terms
+        cjk = any(terms[h.tid].cjk for h in chits)  # 中将担任: only Han runs misread
         pseudo = [h for h in self.cue_hits_of(si) if h.tid in self.c.pseudo] if cjk else []
         groups = [
-            _longest([h for h in chits if h.tid in g and not _cut_by(h, pseudo)][:MAX_GROUP_HITS])
+            _longest(
+                [h for h in chits if h.tid in g and not _cut_by(h, pseudo)][:MAX_GROUP_HITS]
+                if pseudo
+                else [h for h in chits if h.tid in g][:MAX_GROUP_HITS]
+            )
             for g in pattern.groups
         ]
         antecedent: list[Hit] = []

@@ -182,8 +182,15 @@ class Matcher:
         before = doc.paragraph_span(para - 1)
         if para > 1 and doc.question_paragraph(before.start):
             lines.add(para - 1)
-        spans = [doc.paragraph_span(i) for i in lines]
-        return any(s.start <= pos < s.end for pos in lists_at.get(name, ()) for s in spans)
+        positions = lists_at.get(name)
+        if not positions:
+            return False
+        for i in lines:  # positions are in text order: one bisection per line
+            span = doc.paragraph_span(i)
+            k = bisect.bisect_left(positions, span.start)
+            if k < len(positions) and positions[k] < span.end:
+                return True
+        return False
 
     def _lists_at(self, doc: Doc, hits: list[Hit]) -> dict[str, list[int]]:
         """Where each list occurs; a term right after "except" or "other than" does not."""

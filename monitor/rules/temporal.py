@@ -239,7 +239,7 @@ def time_refs(folded: str, start: int, end: int, published: date) -> list[TimeRe
     found: list[TimeRef] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _PATTERNS:
-        if not any(word in segment for word in _GATES[kind]):
+        if not any(map(segment.__contains__, _GATES[kind])):
             continue
         for m in pattern.finditer(folded, start, end):
             if any(s < m.end() and m.start() < e for s, e in taken):

@@ -18,16 +18,18 @@ from monitor.rules.qualifiers import past_years
 from monitor.rules.temporal import TimeRef, time_refs
 from monitor.rules.text import Doc, Span
 
-_RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose)\b|，(?:该|这)")
+# Each pattern below opens with a lookahead on its possible first characters, so the regex
+# engine skips ahead instead of trying every alternative at every position.
+_RELATIVE = re.compile(r"(?=[tw，])(?:\b(?:that|which|who|whom|whose)\b|，(?:该|这))")
 # Where a negation or hedge stops governing what follows it (ConText's terminators).
 _TERMINATOR = re.compile(
-    r",\s+(?:and|but|while|after|before|because|since|as|which|who|when|where|although)\b"
-    r"|\b(?:and then|after which|whereas|said|says|told|added|announced|confirmed|stated)\b|，|、"
+    r"(?=[,aswtc，、])(?:,\s+(?:and|but|while|after|before|because|since|as|which|who|when|where|although)\b"
+    r"|\b(?:and then|after which|whereas|said|says|told|added|announced|confirmed|stated)\b|，|、)"
 )
 _AFTER_STOP = re.compile(r"[,;:]")
 _INFINITIVE = re.compile(r"\bto\s+$")
 _FUTURE_TENSE = re.compile(
-    r"\b(?:will|would|shall|next|upcoming|due|scheduled|slated|planned|to be held)\b|将|拟|明年|下月|下周"
+    r"(?=[wsnudpt将拟明下])(?:\b(?:will|would|shall|next|upcoming|due|scheduled|slated|planned|to be held)\b|将|拟|明年|下月|下周)"
 )
 # Cues further than this (characters) from the terms are not looked at: far beyond any scope
 # in real text, and it keeps a hostile endless clause linear.
@@ -60,6 +62,7 @@ class Qualifiers:
         self.published = published
         self._times: dict[int, list[TimeRef]] = {}  # sentence -> its time expressions
         self._clause_cue_cache: dict[tuple[int, int], list[tuple[Hit, Span | None]]] = {}
+        self._scope_cache: dict[tuple[int, ...], set[Span | None]] = {}
 
     def veto(self, cand: Candidate) -> VetoReason | None:
         """The exclusion or qualifier that vetoes a candidate (nearest cue first), or None."""
@@ -85,8 +88,11 @@ class Qualifiers:
 
     def _scopes(self, cand: Candidate) -> set[Span | None]:
         """The asides (None: the main line) the candidate's terms sit in: only cues, years
-        and dates in these qualify it."""
-        return {self.doc.aside_of(cand.clause, h.start) for h in cand.chosen}
+        and dates in these qualify it. Asked by three checks, computed once per candidate."""
+        key = (cand.clause.start, *(h.start for h in cand.chosen))
+        if key not in self._scope_cache:
+            self._scope_cache[key] = {self.doc.aside_of(cand.clause, h.start) for h in cand.chosen}
+        return self._scope_cache[key]
 
     def _after_relative(self, span_end: int, pos: int) -> bool:
         # "a channel that Beijing suspended years ago": the cue describes the noun
