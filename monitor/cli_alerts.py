@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,18 +15,20 @@ from rich.table import Table
 from monitor.config import Settings
 from monitor.console import ConfigAfterOpt, exit_if_missing
 from monitor.errors import MonitorError, RuleError
+from monitor.models import AlertRecord
 from monitor.rules.matcher import Matcher
 from monitor.sinks.base import build_sinks
+from monitor.state.codec import alert_json
+from monitor.state.outbox import OutboxEntry, entry_json
 from monitor.state.runtime import open_store
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Inspect alerts and the dead-letter list.")
 
 
-def _when(ts: Any) -> str:
-    try:
-        return datetime.fromtimestamp(float(ts), tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-    except (TypeError, ValueError):
+def _when(ts: float | None) -> str:
+    if not ts:
         return "-"
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def matcher_or_exit(settings: Settings) -> Matcher:
@@ -85,21 +86,21 @@ def list_(
 ) -> None:
     """The newest alerts with their source and story counts."""
     settings: Settings = ctx.obj(config)
-    alerts = asyncio.run(_with_store(settings, lambda s: s.alerts.recent_alerts(limit)))
+    alerts: list[AlertRecord] = asyncio.run(_with_store(settings, lambda s: s.alerts.recent(limit)))
     if as_json:
         for a in alerts:
-            typer.echo(json.dumps(a, ensure_ascii=False, default=str))
+            typer.echo(json.dumps(alert_json(a), ensure_ascii=False))
         return
     table = Table("alert", "opened (UTC)", "rule", "status", "sources", "stories", "headline")
     for a in alerts:
         table.add_row(
-            a["id"],
-            _when(a.get("opened")),
-            a.get("rule", ""),
-            a.get("status", ""),
-            str(a["sources"]),
-            str(a["stories"]),
-            str(a["payload"].get("headline", ""))[:70],
+            a.id,
+            _when(a.opened),
+            a.rule,
+            a.status,
+            str(a.sources),
+            str(a.stories),
+            a.payload.headline[:70],
         )
     _console().print(table)
 
@@ -108,21 +109,25 @@ def list_(
 def show(ctx: typer.Context, alert_id: str, config: ConfigAfterOpt = None) -> None:
     """One alert as JSON: counts, outlets, the first article and its evidence."""
     settings: Settings = ctx.obj(config)
-    alert = asyncio.run(_with_store(settings, lambda s: s.alerts.alert(alert_id)))
+    alert: AlertRecord | None = asyncio.run(
+        _with_store(settings, lambda s: s.alerts.alert(alert_id))
+    )
     if not alert:
         typer.echo(f"error: no alert {alert_id!r}", err=True)
         raise typer.Exit(1)
-    typer.echo(json.dumps(alert.as_json(), indent=2, ensure_ascii=False, default=str))
+    typer.echo(json.dumps(alert_json(alert), indent=2, ensure_ascii=False))
 
 
 @alerts_app.command("dead")
 def dead(ctx: typer.Context, as_json: JsonOpt = False, config: ConfigAfterOpt = None) -> None:
     """Messages that exhausted their retries, with the last error."""
     settings: Settings = ctx.obj(config)
-    entries = asyncio.run(_with_store(settings, lambda s: s.alerts.dead_entries()))
+    entries: list[OutboxEntry] = asyncio.run(
+        _with_store(settings, lambda s: s.alerts.dead_entries())
+    )
     if as_json:
         for e in entries:
-            typer.echo(json.dumps(dataclasses.asdict(e), ensure_ascii=False))
+            typer.echo(json.dumps(entry_json(e), ensure_ascii=False))
     table = Table("entry", "kind", "sink", "attempts", "created (UTC)", "error")
     for e in entries:
         table.add_row(e.entry, e.kind, e.sink, str(e.attempts), _when(e.created), e.error[:80])

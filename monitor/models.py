@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+
+MessageKind = Literal["alert", "followup", "correction", "revision", "again", "ops", "digest"]
+OutboxStatus = Literal["pending", "delivered", "dead"]
+AlertStatus = Literal["held", "open"]
+DecisionAction = Literal[
+    "open",  # the alert was released (enough independent reports): its message is queued
+    "held",  # waiting for more independent reports
+    "followup",  # a new outlet on an open alert
+    "attached",  # counted on the alert, no message (an outlet already on it)
+    "duplicate",  # this article was already on the alert
+    "correction",  # a walk-back of the alert's development
+    "no_parent",  # a walk-back with no alert to dispute
+    "again",  # old news: reported again after the alert's window, into its thread
+    "revised",  # a revision of an article queued a Correction
+    "unchanged",  # a revision that does not touch the development (recorded only)
+]
+Change = Literal["", "corrected", "withdrawn"]
+
+
+def short_hash(value: str) -> str:
+    """First 16 hex digits of sha256: the id of articles, feeds and alerts (in keys and
+    archive file names)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,11 @@ class Article:
     def body(self) -> str:
         """The paragraphs without the headline."""
         return "\n".join(self.paragraphs)
+
+
+def article_id(article: Article) -> str:
+    """Stable id of an article: the hash of its canonical URL (as in the archive name)."""
+    return short_hash(article.canonical_url or article.url or article.text)
 
 
 PollStatus = Literal["ok", "not_modified", "error"]
@@ -162,9 +190,9 @@ class MatchResult:
 
 
 @dataclass(frozen=True)
-class MessagePayload:
+class AlertPayload:
     """What every message about one article needs, frozen when the alert decision is made
-    and stored with the outbox entry (JSON); read back with `from_json`."""
+    and stored with the outbox entry and the alert (codec: `state/codec.py`)."""
 
     rule: str = ""
     rule_title: str = ""
@@ -186,39 +214,35 @@ class MessagePayload:
     disputes: str = ""  # a walk-back: the development it disputes
     also: tuple[str, ...] = ()  # other developments the same article reported
     was: str = ""  # a correction: the headline before
-    change: str = ""  # a correction: "corrected" or "withdrawn"
+    change: Change = ""  # a correction: "corrected" or "withdrawn"
 
-    def to_json(self) -> dict[str, object]:
-        """The stored form."""
-        return dataclasses.asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> MessagePayload:
-        """Parse a stored payload (older entries may lack fields: they take the defaults)."""
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert as stored, with its counts: what `alerts list/show`, `status` and the
+    deliverer read."""
 
-        def text(key: str, default: str = "") -> str:
-            value = data.get(key)
-            return default if value is None else str(value)
-
-        def optional(key: str) -> str | None:
-            value = data.get(key)
-            return None if value in (None, "") else str(value)
-
-        def texts(key: str) -> tuple[str, ...]:
-            value = data.get(key)
-            return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
-
-        seen = data.get("seen")
-        return cls(
-            rule=text("rule"), rule_title=text("rule_title"), severity=text("severity", "medium"),
-            headline=text("headline"), url=text("url"), source=text("source"),
-            published=optional("published"), event=text("event"), evidence=text("evidence"),
-            terms=texts("terms"), why=text("why"), why_detail=text("why_detail"),
-            route_slack=optional("route_slack"), route_email=texts("route_email"),
-            article=text("article"), seen=float(seen) if isinstance(seen, int | float) else None,
-            disputer=text("disputer"), disputes=text("disputes"), also=texts("also"),
-            was=text("was"), change=text("change"),
-        )  # fmt: skip
+    id: str
+    rule: str
+    group: str
+    status: AlertStatus
+    opened: float  # epoch s
+    window_end: float  # epoch s: later matches of (rule, group) open a new alert
+    payload: AlertPayload  # the first article's
+    sources: int  # independent reports (a story of copies counts once)
+    outlets: int
+    stories: int
+    articles: int
+    source_names: tuple[str, ...] = ()
+    outlet_names: tuple[str, ...] = ()  # in arrival order
+    copies: tuple[str, ...] = ()
+    withdrawn_outlets: tuple[str, ...] = ()
+    disputed_by: tuple[str, ...] = ()
+    min_sources: int = 1
+    released: float | None = None  # when it went out (epoch s); None while held
+    again: float | None = None  # when it was last reported again as old news
+    disputed: bool = False  # a walk-back disputes it
+    corrected: bool = False  # an article it rests on was corrected
 
 
 @dataclass(frozen=True)
@@ -226,7 +250,7 @@ class Delivery:
     """One message a sink must deliver: an alert, a follow-up, or a correction."""
 
     key: str  # idempotency key of the message (the same for every sink)
-    kind: str  # alert | followup | correction
+    kind: MessageKind
     alert_id: str
     rule: str
     rule_title: str
@@ -253,7 +277,7 @@ class Delivery:
     copy_of: str = ""  # this message: a copy of which outlet's report
     corrected: bool = False  # the alert: an article it rests on was corrected
     was: str = ""  # a correction: the headline before
-    change: str = ""  # a correction: "corrected" (still reports it) or "withdrawn"
+    change: Change = ""  # a correction: "corrected" (still reports it) or "withdrawn"
     why_detail: str = ""  # the engine's reasons (event, terms, notes) for a context line
     also_matched: tuple[str, ...] = ()  # other developments the same article reported
     thread_subject: str = ""  # the alert's own mail subject, which replies reuse with "Re:"

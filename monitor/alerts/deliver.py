@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -31,9 +30,9 @@ from monitor.alerts.outages import Outages, span
 from monitor.backoff import backoff_delay
 from monitor.config import AlertsConfig
 from monitor.errors import SinkError
-from monitor.models import Delivery, MessagePayload
+from monitor.models import AlertPayload, AlertRecord, Delivery, MessageKind
 from monitor.sinks.base import Sink
-from monitor.state.alerts import AlertState, AlertView, OutboxEntry
+from monitor.state.alerts import AlertState, OutboxEntry
 
 log = structlog.get_logger("deliver")
 
@@ -56,14 +55,14 @@ def desk_time(value: str | float | None, tz: tzinfo) -> str | None:
 
 def to_delivery(
     entry: OutboxEntry,
-    alert: AlertView | None,
-    payload: MessagePayload | None = None,
-    kind: str | None = None,
+    alert: AlertRecord | None,
+    payload: AlertPayload | None = None,
+    kind: MessageKind | None = None,
     tz: tzinfo = UTC,
 ) -> Delivery:
     """The message for a sink, with the alert's counts as they are now, times in `tz`
     (`payload`: the alert's own, to refresh the parent message)."""
-    p = payload or MessagePayload.from_json(entry.payload)
+    p = payload or entry.payload
     a = alert or _NO_ALERT
     return Delivery(
         key=entry.key if payload is None else entry.alert_id,
@@ -95,32 +94,37 @@ def to_delivery(
         corrected=a.corrected,
         was=p.was,
         change=p.change,
-        **_old_news(entry, a, tz),
+        first_alerted=_first_alerted(entry, a, tz),
+        again_after_days=_again_after_days(entry, a),
         thread_subject=_subject(a.payload) if alert else "",
         why_detail=p.why_detail,
         also_matched=p.also,
     )
 
 
-_NO_ALERT = AlertView(
-    id="", raw={}, payload=MessagePayload(), sources=0, outlets=0, stories=0, articles=0,
-    source_names=(), outlet_names=(), copies=(), withdrawn_outlets=(), disputed_by=(),
+_NO_ALERT = AlertRecord(
+    id="", rule="", group="", status="held", opened=0.0, window_end=0.0,
+    payload=AlertPayload(), sources=0, outlets=0, stories=0, articles=0,
 )  # fmt: skip  # a standalone message (ops): no alert behind it
 
 
-def _subject(p: MessagePayload) -> str:
+def _subject(p: AlertPayload) -> str:
     """The alert's mail subject, from its first payload (replies reuse it with "Re:")."""
     return f"[{p.severity.upper()}] {p.rule_title}: {p.headline}"
 
 
-def _old_news(entry: OutboxEntry, alert: AlertView, tz: tzinfo) -> dict[str, Any]:
+def _first_alerted(entry: OutboxEntry, alert: AlertRecord, tz: tzinfo) -> str:
     """For a development reported again after its window: when it was first alerted."""
     if entry.kind != "again" or not alert.opened:
-        return {}
-    return {
-        "first_alerted": desk_time(alert.opened, tz),
-        "again_after_days": max(0, int((entry.created - alert.opened) // 86400)),
-    }
+        return ""
+    return desk_time(alert.opened, tz) or ""
+
+
+def _again_after_days(entry: OutboxEntry, alert: AlertRecord) -> int:
+    """For a development reported again after its window: days since the first alert."""
+    if entry.kind != "again" or not alert.opened:
+        return 0
+    return max(0, int((entry.created - alert.opened) // 86400))
 
 
 @dataclass
@@ -201,11 +205,11 @@ class Deliverer:
         name = entry.entry
         if entry.status in ("delivered", "dead"):
             if entry.status == "delivered":
-                await self.state.delivered(entry, entry.ref)
+                await self.state.delivered(entry, entry.ref, now=self.clock())
             return
         sink = self.sinks.get(entry.sink)
         if sink is None:
-            await self.state.dead(entry, f"sink {entry.sink!r} is not configured")
+            await self.state.dead(entry, f"sink {entry.sink!r} is not configured", now=self.clock())
             return
         if entry.digest:
             await self._send_digest(sink, entry)
@@ -226,7 +230,7 @@ class Deliverer:
         except SinkError as exc:
             await self._failed(entry, exc)
             return
-        await self.state.delivered(entry, ref)
+        await self.state.delivered(entry, ref, now=self.clock())
         self._count_delivery(entry)
         await self.outages.sink_works(entry.sink)
         log.info(
@@ -255,7 +259,7 @@ class Deliverer:
         if found:
             metrics.MESSAGES.labels(sink=entry.sink, result="reconciled").inc()
             log.info("reconciled", entry=entry.entry, ref=found)
-            await self.state.delivered(entry, found)
+            await self.state.delivered(entry, found, now=self.clock())
             await self.outages.sink_works(entry.sink)
             return True
         return False
@@ -280,7 +284,7 @@ class Deliverer:
                 await self._failed(e, exc)
             return
         for e in entries:
-            await self.state.delivered(e, ref)
+            await self.state.delivered(e, ref, now=self.clock())
             self._count_delivery(e)
         await self.outages.sink_works(entry.sink)
         log.info(
@@ -289,23 +293,27 @@ class Deliverer:
 
     def _count_delivery(self, entry: OutboxEntry) -> None:
         metrics.MESSAGES.labels(sink=entry.sink, result="sent").inc()
-        seen = MessagePayload.from_json(entry.payload).seen
+        seen = entry.payload.seen
         if entry.kind == "alert" and seen is not None:
             metrics.LATENCY.observe(max(0.0, self.clock() - seen))
 
     async def _wait_for_parent(self, entry: OutboxEntry) -> None:
-        parent = await self.state.entry(f"{entry.parent}|{entry.sink}")
+        parent = await self.state.entry(entry.parent_entry)
         if parent is not None and parent.status == "dead":
             await self.state.dead(
-                entry, "its alert could not be delivered (see the alert's dead entry)"
+                entry,
+                "its alert could not be delivered (see the alert's dead entry)",
+                now=self.clock(),
             )
             return
+        now = self.clock()
         await self.state.retry_later(
             entry,
-            self.clock() + min(2.0, self.cfg.lease_s),
+            now + min(2.0, self.cfg.lease_s),
             "waiting for the alert to be delivered",
             count=False,
             settled=True,
+            now=now,
         )
 
     async def _failed(self, entry: OutboxEntry, exc: SinkError) -> None:
@@ -334,7 +342,7 @@ class Deliverer:
         )
 
     async def _refresh_parent(
-        self, sink: Sink, entry: OutboxEntry, alert: AlertView, parent_ref: str
+        self, sink: Sink, entry: OutboxEntry, alert: AlertRecord, parent_ref: str
     ) -> None:
         parent = to_delivery(entry, alert, payload=alert.payload, kind="alert", tz=self.tz)
         try:

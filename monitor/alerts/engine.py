@@ -12,7 +12,6 @@ import structlog
 
 from monitor import metrics
 from monitor.alerts.messages import (
-    article_id,
     best_evidence,
     first_sentence,
     is_corrected_reissue,
@@ -20,9 +19,16 @@ from monitor.alerts.messages import (
     payload_for,
 )
 from monitor.alerts.stories import StoryIndex
-from monitor.models import Article, MatchResult, RuleMatch, RulePolicy
+from monitor.models import (
+    Article,
+    Change,
+    MatchResult,
+    RuleMatch,
+    RulePolicy,
+    article_id,
+    short_hash,
+)
 from monitor.state.alerts import AlertState, ArticleRecord, Decision
-from monitor.state.keys import short_hash
 
 log = structlog.get_logger("alerts")
 
@@ -145,11 +151,11 @@ class AlertEngine:
             payload = replace(
                 payload, evidence=first_sentence(article), why=f"no longer reports: {title}"
             )
-        change = "withdrawn" if match is None else "corrected"
+        change: Change = "withdrawn" if match is None else "corrected"
         payload = replace(payload, was=before.headline, change=change)
         return await self.state.correct(
             alert_id=before.alert_id, article_id=aid,
-            record=(rule_id, content, sentence, article.title), payload=payload.to_json(),
+            record=(rule_id, content, sentence, article.title), payload=payload,
             sinks=self.sinks, withdrawn=match is None, notify=notify, outlet=outlet(article),
             now=self.clock(),
         )  # fmt: skip
@@ -187,7 +193,7 @@ class AlertEngine:
             payload=replace(
                 payload_for(article, match, rule, target if rule.follows else None),
                 also=tuple(also or ()),
-            ).to_json(),
+            ),
             sinks=self.sinks,
             correction=rule.follows is not None,
             now=now,

@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import re
 
-from monitor.models import Article, Evidence, MessagePayload, RuleMatch, RulePolicy
-from monitor.state.keys import short_hash
+from monitor.models import AlertPayload, Article, Evidence, RuleMatch, RulePolicy, article_id
 from monitor.urls import domain_of
-
-
-def article_id(article: Article) -> str:
-    """Stable id of an article: the hash of its canonical URL (as in the archive name)."""
-    return short_hash(article.canonical_url or article.url or article.text)
 
 
 def outlet(article: Article) -> str:
@@ -69,11 +63,11 @@ def disputer(ev: Evidence | None, fallback: str) -> str:
 
 def payload_for(
     article: Article, match: RuleMatch | None, rule: RulePolicy, target: RulePolicy | None = None
-) -> MessagePayload:
+) -> AlertPayload:
     """What every message about this article needs, frozen at decision time (`target`: the
     rule a walk-back disputes)."""
     ev = best_evidence(match)
-    return MessagePayload(
+    return AlertPayload(
         rule=rule.id,
         rule_title=rule.title,
         severity=rule.severity,

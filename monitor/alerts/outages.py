@@ -14,7 +14,7 @@ import structlog
 
 from monitor.config import AlertsConfig
 from monitor.errors import SinkError
-from monitor.models import MessagePayload
+from monitor.models import AlertPayload
 from monitor.sinks.base import Sink
 from monitor.state.alerts import AlertState
 
@@ -103,11 +103,11 @@ class Outages:
     async def ops(
         self, key: str, title: str, detail: str, severity: str, *, exclude: str | None = None
     ) -> None:
-        payload = MessagePayload(
+        payload = AlertPayload(
             rule="sink-health", rule_title=title, severity=severity, headline=title,
             source="monitor", event="sink-health", evidence=detail,
             why="delivery health check", route_slack=self.ops_channel,
-        ).to_json()  # fmt: skip
+        )  # fmt: skip
         sinks = sorted(n for n in self.sinks if n != exclude)
         if sinks:
             await self.state.enqueue(key, "ops", payload, sinks, now=self.clock())

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
+
+from monitor.models import short_hash
+
+__all__ = ["AlertKeys", "Keys", "short_hash"]  # short_hash: re-exported for older importers
 
 
-def short_hash(value: str) -> str:
-    """First 16 hex digits of sha256: the id used in keys and archive file names."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+@dataclass(frozen=True)
+class AlertKeys:
+    """The keys of one alert, passed to the Lua scripts in `KEYS` in `as_list` order."""
+
+    hash: str  # rule, group, opened, window_end, status, payload, min_sources, flags
+    articles: str  # set: every article on the alert
+    sources: str  # set: outlets with a standing report
+    stories: str  # set: stories of its articles (a story of copies counts once)
+    by_outlet: str  # set: this outlet's articles on the alert
+    story_first: str  # hash: story -> the first outlet that reported it
+    outlets: str  # list: outlets in arrival order
+    copies: str  # set: outlets that ran a copy of another's report
+    disputers: str  # set: who walks the development back
+    withdrawn: str  # set: articles corrected away
+    withdrawn_outlets: str  # set: outlets whose only report was corrected away
+
+    def as_list(self) -> list[str]:
+        """The keys in the order the scripts read them."""
+        return list(self.__dict__.values())
 
 
 class Keys:
@@ -46,7 +66,7 @@ class Keys:
 
     def lsh_bucket(self, band: int, bucket: str) -> str:
         """Set: article ids whose MinHash band `band` hashes to `bucket`. Expires with the
-        story TTL (refreshed on each add). Built by `lua/story.lua` from the prefix too."""
+        story TTL (refreshed on each add)."""
         return f"{self.prefix}:lsh:{band}:{bucket}"
 
     def signatures(self) -> str:
@@ -65,11 +85,20 @@ class Keys:
         return f"{self.prefix}:last:{rule}:{short_hash(group)}"
 
     def alert(self, alert_id: str) -> str:
-        """Hash: one alert (rule, group, opened, status, first payload). Permanent (history);
-        `:articles`, `:sources`, `:stories`, `:copies`, `:disputers`, `:withdrawn`,
-        `:withdrawn_outlets` and per-outlet `:by:<outlet>` (its articles) sets, the `:outlets`
-        list (arrival order) and the `:story_first` hash (story -> first outlet) beside it."""
+        """Hash: one alert (rule, group, opened, status, first payload). Permanent (history),
+        like the sets and lists beside it (`alert_keys`)."""
         return f"{self.prefix}:alert:{alert_id}"
+
+    def alert_keys(self, alert_id: str, outlet: str = "") -> AlertKeys:
+        """Every key of one alert (`outlet`: whose `by_outlet` set). All permanent."""
+        base = self.alert(alert_id)
+        return AlertKeys(
+            hash=base, articles=f"{base}:articles", sources=f"{base}:sources",
+            stories=f"{base}:stories", by_outlet=f"{base}:by:{outlet}",
+            story_first=f"{base}:story_first", outlets=f"{base}:outlets",
+            copies=f"{base}:copies", disputers=f"{base}:disputers",
+            withdrawn=f"{base}:withdrawn", withdrawn_outlets=f"{base}:withdrawn_outlets",
+        )  # fmt: skip
 
     def alerts_index(self) -> str:
         """Sorted set: alert id -> opened (epoch s), for `alerts list`. Permanent."""
@@ -78,12 +107,23 @@ class Keys:
     def article_record(self, article_id: str) -> str:
         """Hash: per matched rule, the alert an article joined and what it said then
         (`<rule>`, `<rule>:content`, `<rule>:evidence`, `<rule>:headline`), so a revision of
-        the article can be compared. Permanent, like the alert. Built by decide.lua too."""
+        the article can be compared. Permanent, like the alert."""
         return f"{self.prefix}:article:{article_id}"
+
+    @staticmethod
+    def record_field(rule: str, what: str) -> str:
+        """The `article_record` field of what the article said (`content`, `evidence`,
+        `headline`) when it joined `rule`'s alert; the field `<rule>` holds the alert id."""
+        return f"{rule}:{what}"
+
+    @staticmethod
+    def is_record_detail(field: str) -> bool:
+        """Whether an `article_record` field is a `record_field` (not a rule's alert id)."""
+        return ":" in field
 
     def story_alerts(self, story: str) -> str:
         """Set: alerts a story's articles joined (a corrected re-issue finds its alert).
-        Permanent. Built by decide.lua too."""
+        Permanent."""
         return f"{self.prefix}:story:{story}:alerts"
 
     def item_versions(self, feed_key: str) -> str:
@@ -106,9 +146,19 @@ class Keys:
         return f"{self.prefix}:outbox:dead"
 
     def sinks_down(self) -> str:
-        """Hash: sink -> since when it fails (epoch s), `<sink>:told` / `<sink>:probed` -> 1
-        (once per outage). Fields are deleted when the sink delivers again."""
+        """Hash: sink -> since when it fails (epoch s), and its once-per-outage flags
+        (`sink_flag`) -> 1. Fields are deleted when the sink delivers again."""
         return f"{self.prefix}:sinks:down"
+
+    @staticmethod
+    def sink_flag(sink: str, flag: str) -> str:
+        """The `sinks_down` field of a once-per-outage flag (`told`, `probed`) of a sink."""
+        return f"{sink}:{flag}"
+
+    @staticmethod
+    def is_sink_flag(field: str) -> bool:
+        """Whether a `sinks_down` field is a flag (not a sink's since-when)."""
+        return ":" in field
 
     def receipt(self, sink: str, message_key: str) -> str:
         """String: the sink's reference (Slack ts, Message-ID) of a delivered message. Permanent."""

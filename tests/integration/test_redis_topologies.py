@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from monitor.models import AlertPayload
 from monitor.state.redis_server import RedisServer, free_port, redis_server_binary
 from monitor.state.store import Store, cluster_safe_prefix, connect
 
@@ -34,7 +35,7 @@ async def _exercise(store: Store) -> tuple[list[str], str, int, list[str]]:
         unseen = await store.unseen("f", ["a", "b"])
         decision = await store.alerts.decide(
             rule="r", group="", window_s=60, new_alert_id="A1", article_id="x1", source="s.example",
-            story="x1", min_sources=1, payload={"headline": "h"}, sinks=["jsonl"],
+            story="x1", min_sources=1, payload=AlertPayload(headline="h"), sinks=["jsonl"],
         )  # fmt: skip
         claimed = len(await store.alerts.claim(10, 5))
         await store.streams.ensure_group()

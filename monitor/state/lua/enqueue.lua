@@ -1,12 +1,14 @@
 -- Enqueue one standalone message per sink, once per key (idempotent).
--- KEYS[1] due zset.  ARGV: prefix, now, key, kind, payload, sinks (comma separated)
-for sink in string.gmatch(ARGV[6], "[^,]+") do
-  local entry = ARGV[3] .. "|" .. sink
-  local okey = ARGV[1] .. ":outbox:" .. entry
+-- KEYS[1] due zset, KEYS[1 + i] the outbox hash of the i-th entry.
+-- ARGV: now, key, kind, payload, then per sink: sink, its entry name
+local now, key, kind, payload = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+for i = 1, (#ARGV - 4) / 2 do
+  local sink, entry, okey = ARGV[3 + 2 * i], ARGV[4 + 2 * i], KEYS[1 + i]
   if redis.call("EXISTS", okey) == 0 then
-    redis.call("HSET", okey, "key", ARGV[3], "sink", sink, "kind", ARGV[4], "alert", ARGV[3],
-      "parent", "", "payload", ARGV[5], "attempts", 0, "claims", 0, "status", "pending", "created", ARGV[2])
-    redis.call("ZADD", KEYS[1], tonumber(ARGV[2]), entry)
+    redis.call("HSET", okey, "key", key, "sink", sink, "kind", kind, "alert", key,
+      "parent", "", "payload", payload, "attempts", 0, "claims", 0, "status", "pending",
+      "created", now)
+    redis.call("ZADD", KEYS[1], tonumber(now), entry)
   end
 end
 return 1
