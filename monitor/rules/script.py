@@ -39,7 +39,7 @@ def _run(run: str) -> str:
 
 def to_simplified(text: str) -> str:
     """`text` with Traditional Han characters folded to Simplified; same length, same offsets."""
-    if not _HAN.search(text):
+    if text.isascii() or not _HAN.search(text):  # isascii() is O(1): most English text
         return text
     whole: str = _converter().convert(text)  # one C call for the whole text, usually 1:1
     if len(whole) == len(text):

@@ -32,11 +32,12 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-
 _WORD = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]{1,2}|[^\W_]+(?:['.-][^\W_]+)*"
 )
-# The leading lookahead lets the regex engine skip to the next possible end in one step
-# instead of trying three alternatives at every character.
+# One end character first (the regex engine then skips to the next candidate in a tight
+# loop), and the rest decided by what that character was.
 _SENT_END = re.compile(
-    r"(?=[.!?。！？\n])"
-    r"(?:[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9\u00c0-\u024f\u3400-\u9fff])|[。！？!?]+[」』”\"')）]*|\n)"
+    r"[.!?。！？\n]"
+    r"(?:(?<=[.!?])[.!?]*[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9\u00c0-\u024f\u3400-\u9fff])"
+    r"|(?<=[。！？!?])[。！？!?]*[」』”\"')）]*|(?<=\n))"
 )
 _ABBREV = frozenset(
     [
@@ -228,6 +229,7 @@ class Doc:
         self.sentence_starts = [s.start for s in self.sentences]
         self._newlines = [m.start() for m in re.finditer("\n", self.display)]
         self._clauses: dict[int, list[Span]] = {}
+        self._questions: dict[int, bool] = {}  # paragraph -> a transcript question
         self._words: dict[tuple[int, int], tuple[list[int], list[int], list[Span]]] = {}
 
     @classmethod
@@ -297,11 +299,14 @@ class Doc:
         asks about): it opens with a questioner's label ("Question:", "记者："), or with a
         speaker's label ("Phoenix TV:", "总台记者：") and ends with "?". A news paragraph that
         ends on a rhetorical question is not one (only that question is hedged)."""
-        para = self.paragraph_span(self.paragraph_of(offset))
-        text = self.display[para.start : para.end].strip()
-        if _QUESTIONER.match(text):
-            return True
-        return text.endswith(("?", '?"', "?'")) and bool(_SPEAKER.match(text))
+        index = self.paragraph_of(offset)
+        if index not in self._questions:
+            para = self.paragraph_span(index)
+            text = self.display[para.start : para.end].strip()
+            self._questions[index] = bool(_QUESTIONER.match(text)) or (
+                text.endswith(("?", '?"', "?'")) and bool(_SPEAKER.match(text))
+            )
+        return self._questions[index]
 
     def in_title(self, offset: int) -> bool:
         """Whether an offset lies in the headline."""

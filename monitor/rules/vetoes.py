@@ -63,6 +63,7 @@ class Qualifiers:
         self._times: dict[int, list[TimeRef]] = {}  # sentence -> its time expressions
         self._clause_cue_cache: dict[tuple[int, int], list[tuple[Hit, Span | None]]] = {}
         self._scope_cache: dict[tuple[int, ...], set[Span | None]] = {}
+        self._years: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
 
     def veto(self, cand: Candidate) -> VetoReason | None:
         """The exclusion or qualifier that vetoes a candidate (nearest cue first), or None."""
@@ -197,7 +198,10 @@ class Qualifiers:
             return None
         clause = cand.clause
         scopes = self._scopes(cand)
-        for s, _e, year in past_years(self.doc.folded[clause.start : clause.end], self.ref_year):
+        key = (clause.start, clause.end)
+        if key not in self._years:  # once per clause, shared by its candidates
+            self._years[key] = past_years(self.doc.folded[clause.start : clause.end], self.ref_year)
+        for s, _e, year in self._years[key]:
             at = clause.start + s
             if self._after_relative(span_end, at) or self.doc.aside_of(clause, at) not in scopes:
                 continue  # the year of another noun, or of an aside the terms are not in
