@@ -1,4 +1,4 @@
-"""The long-running service: APScheduler jobs per feed, signals, graceful drain."""
+"""The long-running service: the due-feed loop ticked by APScheduler, signals, graceful drain."""
 
 from __future__ import annotations
 
@@ -40,12 +40,14 @@ from monitor.rules.loader import rule_files
 from monitor.rules.matcher import Matcher
 from monitor.sinks.base import Sink, build_sinks
 from monitor.sinks.jsonl import PrintSink
+from monitor.sources.loop import FeedLoop
 from monitor.state.runtime import open_store
 from monitor.state.store import Store
 from monitor.state.streams import StreamItem
 
 log = structlog.get_logger("daemon")
 T = TypeVar("T")
+_TICK_S = 0.2  # how often the feed loop claims due feeds and writes back next attempts
 
 
 def load_matcher(settings: Settings) -> Matcher:
@@ -192,7 +194,7 @@ async def in_daemon_thread(fn: Callable[..., T], *args: Any) -> T:
 
 
 class Daemon:
-    """Schedules one job per feed, delivers alerts, serves health, reloads rules, stops cleanly."""
+    """Polls due feeds, delivers alerts, serves health, reloads rules, stops cleanly."""
 
     def __init__(
         self, settings: Settings, matcher: Matcher | None = None, role: str = "all"
@@ -203,7 +205,7 @@ class Daemon:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = asyncio.Event()
         self.reload_requested = asyncio.Event()
-        self.inflight: set[asyncio.Task[PollOutcome | None]] = set()
+        self.feed_loop: FeedLoop | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.pipeline: Pipeline | None = None
         self.last_success: float | None = None
@@ -212,49 +214,12 @@ class Daemon:
         self.rules_problem: str | None = None  # why the last reload failed (health: degraded)
         self._rules_signature = self._signature()
 
-    def _jitter(self, feed: FeedConfig) -> int:
-        return max(1, min(30, feed.interval // 10))
-
-    async def _job(self, pipeline: Pipeline, feed: FeedConfig) -> PollOutcome | None:
-        if self.stopping.is_set():
-            return None
-        task = asyncio.current_task()
-        if task is not None:
-            self.inflight.add(task)
-            task.add_done_callback(self.inflight.discard)
-        try:
-            state = await pipeline.store.feed_state(feed.key)
-            if state.next_attempt and state.next_attempt > time.time() + 1:
-                log.debug("poll_deferred", feed=feed.key, until=state.next_attempt)
-                self._reschedule(feed, state.next_attempt)
-                return None
-            if not await pipeline.store.streams.take_lease(
-                feed.key, self.owner, feed.interval * 0.9
-            ):
-                log.debug("poll_leased_elsewhere", feed=feed.key)
-                return None
-            outcome = await pipeline.poll(feed)
-            if outcome.status == "error":  # backoff: the next run is when `status` says it is
-                after = await pipeline.store.feed_state(feed.key)
-                await pipeline.store.streams.release_lease(feed.key, self.owner)
-                self._reschedule(feed, after.next_attempt)
-        except StateError as exc:
-            log.error("poll_state_error", feed=feed.key, error=str(exc))
-            return None
-        except Exception as exc:  # nothing a feed does may reach the scheduler
-            log.exception("poll_crashed", feed=feed.key, error=f"{type(exc).__name__}: {exc}")
-            return None
+    async def _poll(self, pipeline: Pipeline, feed: FeedConfig) -> PollOutcome:
+        """One poll for the feed loop (which schedules, leases and guards it)."""
+        outcome = await pipeline.poll(feed)
         if outcome.status in ("ok", "not_modified"):
             self.last_success = time.time()
         return outcome
-
-    def _reschedule(self, feed: FeedConfig, when: float | None) -> None:
-        """Run this feed's job at `when` (backoff, a feed's ttl) instead of the next interval,
-        so the time `status` shows as the next attempt is the time the poll happens."""
-        if self.scheduler is None or when is None:
-            return
-        with contextlib.suppress(LookupError):  # the job is gone: shutting down
-            self.scheduler.modify_job(feed.key, next_run_time=datetime.fromtimestamp(when, UTC))
 
     # -- worker role ----------------------------------------------------------------------------
 
@@ -508,17 +473,8 @@ class Daemon:
             watcher = asyncio.create_task(self._watch_rules())
             self.scheduler = scheduler = AsyncIOScheduler(timezone="UTC")
             polled = self.settings.feeds if self.role in ("all", "poller") else []
-            for feed in polled:
-                scheduler.add_job(
-                    self._job,
-                    IntervalTrigger(seconds=feed.interval, jitter=self._jitter(feed)),
-                    args=(pipeline, feed),
-                    id=feed.key,
-                    max_instances=1,
-                    coalesce=True,
-                    next_run_time=datetime.now(UTC),
-                    misfire_grace_time=feed.interval,
-                )
+            if polled:
+                self._start_feed_loop(pipeline, list(polled))
             scheduler.start()
             self.started = True
             self.started_at = time.time()
@@ -532,7 +488,8 @@ class Daemon:
                 await self._supervise()
             finally:
                 scheduler.shutdown(wait=False)  # 1. stop scheduling
-                await self._drain()  # 2. finish in-flight polls (or cancel after the grace period)
+                if self.feed_loop is not None:  # 2. finish in-flight polls (cancel after the grace)
+                    await self.feed_loop.stop(svc.drain_grace_s)
                 if worker is not None:  # the batch in hand finishes; unacked items are reclaimed
                     with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                         await asyncio.wait_for(worker, timeout=svc.drain_grace_s)
@@ -553,6 +510,23 @@ class Daemon:
         log.info("stopped")
         return 0
 
+    def _start_feed_loop(self, pipeline: Pipeline, feeds: list[FeedConfig]) -> None:
+        """Tick the due-feed loop from the scheduler (its first tick seeds the schedule).
+
+        The lease outlasts a fetch's whole deadline twice over, and at least a minute: a
+        poller that dies mid-poll gives its feeds back after it.
+        """
+        http = self.settings.http
+        loop = self.feed_loop = FeedLoop(
+            feeds, pipeline.store.schedule, lambda feed: self._poll(pipeline, feed),
+            concurrency=http.shards * http.shard_connections * 2,
+            lease_s=max(60.0, 2 * http.total_timeout),
+        )  # fmt: skip
+        assert self.scheduler is not None
+        self.scheduler.add_job(loop.tick, IntervalTrigger(seconds=_TICK_S), id="feed-loop",
+                               max_instances=1, coalesce=True, misfire_grace_time=None,
+                               next_run_time=datetime.now(UTC))  # fmt: skip
+
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("signal", signal=sig.name)
         self.stopping.set()
@@ -560,13 +534,3 @@ class Daemon:
     def _on_hup(self) -> None:
         log.info("signal", signal="SIGHUP", action="reload rules")
         self.reload_requested.set()
-
-    async def _drain(self) -> None:
-        if not self.inflight:
-            return
-        log.info("draining", inflight=len(self.inflight))
-        _done, pending = await asyncio.wait(
-            self.inflight, timeout=self.settings.service.drain_grace_s
-        )
-        for task in pending:
-            task.cancel()

@@ -239,18 +239,18 @@ class Pipeline:
         http = self.settings.http
         delay = backoff_delay(state.failures + 1, http.backoff_base, http.backoff_max, retry_after)
         error = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
-        await self.store.record_poll_failure(
-            feed.key, url, error=error, next_attempt=time.time() + delay
-        )
-        return PollOutcome(feed=feed.key, status="error", error=error)
+        next_attempt = time.time() + delay
+        await self.store.record_poll_failure(feed.key, url, error=error, next_attempt=next_attempt)
+        return PollOutcome(feed=feed.key, status="error", error=error, next_attempt=next_attempt)
 
     async def _handle(self, feed: FeedConfig, state: FeedState, result: FetchResult) -> PollOutcome:
         body_hash = hashlib.sha256(result.body).hexdigest()[:16] if result.body else None
         unchanged = result.not_modified or (body_hash is not None and body_hash == state.body_hash)
         if unchanged:
             wait = max(float(feed.interval), state.min_interval or 0.0)
-            await self.store.record_unchanged(state, next_attempt=time.time() + wait)
-            return PollOutcome(feed=feed.key, status="not_modified")
+            next_attempt = time.time() + wait
+            await self.store.record_unchanged(state, next_attempt=next_attempt)
+            return PollOutcome(feed=feed.key, status="not_modified", next_attempt=next_attempt)
         parsed = parse_feed(result.body, result.headers, feed)
         if parsed.warning:
             log.warning("feed_bozo", feed=feed.key, reason=parsed.warning)
@@ -267,10 +267,13 @@ class Pipeline:
         await self._remember_versions(feed, by_id, set(settled), {e.entry_id for e in todo})
         if len(settled) < len(todo):  # entries to retry: the next poll must read the feed again
             result, body_hash = replace(result, etag=None, last_modified=None), ""
-        await self._succeeded(feed, result, "ok", parsed.min_interval, body_hash, len(new_ids))
+        next_attempt = await self._succeeded(
+            feed, result, "ok", parsed.min_interval, body_hash, len(new_ids)
+        )
         return PollOutcome(
             feed=feed.key,
             status="ok",
+            next_attempt=next_attempt,
             new_items=len(new_ids),
             archived=sum(1 for a in articles if a is not None),
             articles=tuple(a for a in articles if a is not None),
@@ -309,19 +312,22 @@ class Pipeline:
         floor: float | None,
         body_hash: str | None,
         new_items: int = 0,
-    ) -> None:
+    ) -> float:
+        """Record a good poll; returns the next attempt (the interval or the feed's ttl)."""
         wait = max(float(feed.interval), floor or 0.0)
+        next_attempt = time.time() + wait
         await self.store.record_poll_success(
             feed.key,
             result.final_url if result.moved_permanently else result.url,
             status=status,
             etag=result.etag,
             last_modified=result.last_modified,
-            next_attempt=time.time() + wait,
+            next_attempt=next_attempt,
             min_interval=floor,
             body_hash=body_hash,
             new_items=new_items,
         )
+        return next_attempt
 
     # -- entries -----------------------------------------------------------------------------
 

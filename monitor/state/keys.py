@@ -170,6 +170,12 @@ class Keys:
         """Stream: new feed items from pollers to workers (capped with MAXLEN ~)."""
         return f"{self.prefix}:items"
 
+    def feeds_due(self) -> str:
+        """Sorted set: feed key -> when it is next due (epoch s), shared by every poller; a
+        claim pushes a feed one lease ahead (`lua/claim_feeds.lua`), the poll's outcome sets
+        its next attempt. Permanent (a feed no poller polls any more costs one claim a lease)."""
+        return f"{self.prefix}:feeds:due"
+
     def feed_lease(self, feed_key: str) -> str:
         """String: which poller holds this feed's poll for the current interval (PX expiry)."""
         return f"{self.prefix}:lease:{short_hash(feed_key)}"

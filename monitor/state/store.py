@@ -26,6 +26,7 @@ from monitor.state.alerts import AlertState
 from monitor.state.calls import translated
 from monitor.state.items import ItemState
 from monitor.state.keys import Keys, short_hash
+from monitor.state.schedule import FeedSchedule
 from monitor.state.streams import StreamState
 
 
@@ -139,6 +140,7 @@ class Store:
         self.alerts = AlertState(client, self.keys)
         self.streams = StreamState(client, self.keys)
         self.items = ItemState(client, self.keys)
+        self.schedule = FeedSchedule(client, self.keys)
 
     async def ping(self) -> bool:
         """True when Redis answers."""
