@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import ahocorasick
 import re2
+from ahocorasick_rs import AhoCorasick
 
 from monitor.rules.condition import Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
@@ -131,9 +131,15 @@ class CompiledRule:
 
 @dataclass
 class Automaton:
-    """Literal terms in one Aho-Corasick automaton, regex terms in one RE2 set."""
+    """Literal terms in one Aho-Corasick automaton, regex terms in one RE2 set.
 
-    automaton: Any = None
+    `keys[i]` says what the automaton's pattern `i` stands for: the term ids it matches, split
+    by how a hit is accepted (plain Latin, Han substring, special checks)."""
+
+    automaton: AhoCorasick | None = None
+    keys: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = field(
+        default_factory=list
+    )
     regex_ids: list[int] = field(default_factory=list)
     regex_set: Any = None
     regexes: dict[int, Any] = field(default_factory=dict)
@@ -355,16 +361,14 @@ class _Builder:
             for form in term.forms or (term.key,):
                 if form:
                     by_key[form].append(tid)
-        automaton = ahocorasick.Automaton()
         for key, ids in by_key.items():
             # split by how a hit is accepted, so the scan checks word boundaries once per hit
             plain = [t for t in ids if _plain(c.terms[t])]
             han = [t for t in ids if not _plain(c.terms[t]) and _simple_cjk(c.terms[t])]
             special = [t for t in ids if t not in plain and t not in han]
-            automaton.add_word(key, (len(key), tuple(plain), tuple(han), tuple(special)))
+            out.keys.append((tuple(plain), tuple(han), tuple(special)))
         if by_key:
-            automaton.make_automaton()
-            out.automaton = automaton
+            out.automaton = AhoCorasick(list(by_key))
         if out.regex_ids:
             options = re2.Options()
             options.case_sensitive = False

@@ -108,8 +108,14 @@ class Matcher:
             text = doc.folded
             n = len(text)
             wc = WORD_CHARS
-            for end_idx, (length, plain, han, special) in auto.automaton.iter(text, start, end):
-                first, stop = end_idx - length + 1, end_idx + 1
+            keys = auto.keys
+            part = text if start == 0 and end == n else text[start:end]
+            # every match, overlapping ones included ("joint statement" and "statement"), as
+            # (key, start, end) in characters: one call into the automaton per scan
+            for k, first, stop in auto.automaton.find_matches_as_indexes(part, overlapping=True):
+                plain, han, special = keys[k]
+                first += start
+                stop += start
                 # plain keys start and end with a word character: only the outside can join
                 if (
                     plain

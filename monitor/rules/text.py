@@ -23,6 +23,8 @@ _UNIFY = str.maketrans(
     }
 )  # fmt: skip
 
+_FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
 # The characters `_UNIFY` rewrites: found by one regex pass, which is far cheaper than a
 # translate() over every character of an article that holds a few curly quotes.
 _UNIFY_CHARS = re.compile("[" + "".join(chr(k) for k in _UNIFY) + "]")
@@ -144,7 +146,14 @@ def is_cjk(text: str) -> bool:
 
 def display_form(text: str) -> str:
     """NFKC with typographic quotes, dashes and odd spaces unified."""
-    return _UNIFY_CHARS.sub(_unify_one, unicodedata.normalize("NFKC", text))
+    if not unicodedata.is_normalized("NFKC", text):
+        # Chinese text is mostly full-width punctuation, whose NFKC form is its ASCII twin: a
+        # table does that part, and the full normalisation runs only if something else is left
+        # (NFKC of the result is the same, as those characters decompose to exactly that).
+        text = text.translate(_FULL_WIDTH)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+    return _UNIFY_CHARS.sub(_unify_one, text)
 
 
 def _unify_one(m: re.Match[str]) -> str:
