@@ -361,7 +361,7 @@ class _Builder:
             for form in term.forms or (term.key,):
                 if form:
                     by_key[form].append(tid)
-        for key, ids in by_key.items():
+        for ids in by_key.values():
             # split by how a hit is accepted, so the scan checks word boundaries once per hit
             plain = [t for t in ids if _plain(c.terms[t])]
             han = [t for t in ids if not _plain(c.terms[t]) and _simple_cjk(c.terms[t])]
