@@ -128,15 +128,24 @@ class EventFinder:
         for si, sentence_hits in by_sentence.items():
             tids = self._sentence_tids[si] = {h.tid for h in sentence_hits}
             for tid in tids & anchors.keys():
-                for name, p in anchors[tid]:
-                    groups = c.events[name].patterns[p].groups
-                    if not any(map(tids.isdisjoint, groups)):  # every group present
+                for name, rest in anchors[tid]:
+                    if not any(map(tids.isdisjoint, rest)):  # every other group present too
                         self.candidates[name].add(si)
             # short of a group or two, a pattern matters only beside an anaphor of its event
-            for name in {n for tid in tids & anaphoric.keys() for n in anaphoric[tid]}:
+            # and only if the places it may point to hold the missing groups (a necessary
+            # condition of viable_patterns, tested here once per sentence on their union)
+            names = {n for tid in tids & anaphoric.keys() for n in anaphoric[tid]}
+            if not names:
+                continue
+            around = set().union(*self._source_tids(si))
+            for name in names:
                 for pattern in c.events[name].patterns:
-                    short = sum(map(tids.isdisjoint, pattern.groups))
-                    if short <= 2 and short < len(pattern.groups):
+                    missing = [g for g in pattern.groups if g.isdisjoint(tids)]
+                    if (
+                        0 < len(missing) <= 2
+                        and len(missing) < len(pattern.groups)
+                        and not any(map(around.isdisjoint, missing))
+                    ):
                         self.candidates[name].add(si)
                         break
         self.qualifiers = Qualifiers(

@@ -161,7 +161,10 @@ class Compiled:
     events: dict[str, CompiledEvent] = field(default_factory=dict)
     # term id -> the (event, pattern) pairs whose rarest group holds it: a pattern needs every
     # group, so a hit in its rarest one is the cheapest sufficient trigger
-    anchors: dict[int, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
+    # (with the pattern's other groups, which a sentence holding the anchor must also hold)
+    anchors: dict[int, list[tuple[str, tuple[frozenset[int], ...]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     anaphor_ids: dict[str, frozenset[int]] = field(default_factory=dict)
     anaphor_events: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     cues: dict[QualifierKind, frozenset[int]] = field(default_factory=dict)
@@ -329,8 +332,9 @@ class _Builder:
                 anchor = min(
                     pattern.groups, key=lambda g: (sum(usage[t] for t in g) / len(g), len(g))
                 )
+                rest = tuple(g for g in pattern.groups if g is not anchor)
                 for tid in anchor:
-                    c.anchors[tid].append((ev.name, p))
+                    c.anchors[tid].append((ev.name, rest))
 
     def _cues(self) -> None:
         c = self.c
