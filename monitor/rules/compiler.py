@@ -328,7 +328,7 @@ class _Builder:
                     for tid in group:
                         usage[tid] += 1
         for ev in c.events.values():
-            for p, pattern in enumerate(ev.patterns):
+            for pattern in ev.patterns:
                 anchor = min(
                     pattern.groups, key=lambda g: (sum(usage[t] for t in g) / len(g), len(g))
                 )
