@@ -17,7 +17,7 @@ from monitor.console import ConfigAfterOpt, exit_if_missing
 from monitor.errors import MonitorError, RuleError
 from monitor.models import AlertRecord
 from monitor.rules.matcher import Matcher
-from monitor.sinks.base import build_sinks
+from monitor.sinks.registry import build_sinks
 from monitor.state.codec import alert_json
 from monitor.state.outbox import OutboxEntry, entry_json
 from monitor.state.runtime import open_store

@@ -9,10 +9,18 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -54,7 +62,8 @@ class FeedConfig(_Strict):
 
 
 class SlackConfig(_Strict):
-    """Slack Web API (bot token) or incoming-webhook delivery."""
+    """Slack Web API (bot token) or incoming-webhook delivery (the `slack:` shorthand for
+    one Slack sink named "slack"; `sinks:` holds any number)."""
 
     token: SecretStr | None = None
     channel: str | None = None
@@ -63,7 +72,7 @@ class SlackConfig(_Strict):
 
 
 class EmailConfig(_Strict):
-    """SMTP delivery."""
+    """SMTP delivery (the `email:` shorthand for one email sink named "email")."""
 
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -73,6 +82,46 @@ class EmailConfig(_Strict):
     recipients: list[str] = Field(default_factory=list)
     starttls: bool = True
     ssl: bool = False
+
+
+_SINK_NAME = r"^[A-Za-z0-9_.-]+$"  # names end up in outbox entry names (`<key>|<sink>`)
+
+
+class SlackSinkConfig(SlackConfig):
+    """One Slack sink in `sinks:` (a bot token, or else an incoming webhook)."""
+
+    type: Literal["slack"]
+    name: str = Field(default="slack", pattern=_SINK_NAME)
+
+    @model_validator(mode="after")
+    def _token_or_webhook(self) -> SlackSinkConfig:
+        if self.token is None and self.webhook_url is None:
+            raise ValueError("a Slack sink needs a token (with a channel) or a webhook_url")
+        return self
+
+
+class EmailSinkConfig(EmailConfig):
+    """One email sink in `sinks:`."""
+
+    type: Literal["email"]
+    name: str = Field(default="email", pattern=_SINK_NAME)
+    smtp_host: str
+    sender: str
+
+
+class JsonlSinkConfig(_Strict):
+    """The console/JSONL sink in `sinks:` (prints alerts and appends them to a file)."""
+
+    type: Literal["jsonl"]
+    name: str = Field(default="jsonl", pattern=_SINK_NAME)
+    path: Path | None = Field(
+        default=None, description="the JSONL file (default: <data_dir>/alerts.jsonl)"
+    )
+
+
+SinkConfig = Annotated[
+    SlackSinkConfig | EmailSinkConfig | JsonlSinkConfig, Field(discriminator="type")
+]
 
 
 class HttpConfig(_Strict):
@@ -216,6 +265,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     redis_prefix: str = "monitor"
     seen_ttl_days: int = Field(default=30, ge=1)
+    sinks: list[SinkConfig] = Field(default_factory=list)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     allow_private_hosts: list[str] = Field(default_factory=list)
@@ -236,6 +286,33 @@ class Settings(BaseSettings):
                 except ValueError as exc:
                     raise ValueError(f"{value!r} is not a valid CIDR: {exc}") from None
         return values
+
+    @model_validator(mode="after")
+    def _unique_sink_names(self) -> Settings:
+        names = [c.name for c in self.sink_configs()]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"sinks: more than one sink named {', '.join(map(repr, twice))} (the `slack:` "
+                "and `email:` shorthands are sinks named 'slack' and 'email'; give each "
+                "entry of `sinks:` its own `name`)"
+            )
+        return self
+
+    def sink_configs(self) -> list[SlackSinkConfig | EmailSinkConfig | JsonlSinkConfig]:
+        """Every configured sink: the `slack:` and `email:` shorthands when set, then
+        `sinks:`, then the console/JSONL sink (with `alerts.console`, or when nothing else
+        is configured, as the embedded default)."""
+        found: list[SlackSinkConfig | EmailSinkConfig | JsonlSinkConfig] = []
+        if self.slack.token is not None or self.slack.webhook_url is not None:
+            found.append(SlackSinkConfig(type="slack", **self.slack.model_dump()))
+        if self.email.smtp_host and self.email.sender:
+            found.append(EmailSinkConfig(type="email", **self.email.model_dump()))
+        found += self.sinks
+        has_jsonl = any(c.type == "jsonl" for c in found)
+        if (self.alerts.console or not found) and not has_jsonl:
+            found.append(JsonlSinkConfig(type="jsonl"))
+        return found
 
     @property
     def archive_path(self) -> Path:

@@ -28,7 +28,7 @@ from monitor.models import (
     article_id,
     short_hash,
 )
-from monitor.state.alerts import AlertState, ArticleRecord, Decision
+from monitor.state.alerts import AlertState, ArticleRecord, DecideArgs, Decision
 
 log = structlog.get_logger("alerts")
 
@@ -63,6 +63,8 @@ class AlertEngine:
     clock: Callable[[], float] = time.time
     old_news_s: float = 30 * 86400.0
     desk_digest_s: float = 0.0  # every rule's email in one digest per period (0: off)
+    digest_sinks: frozenset[str] = frozenset({"email"})  # sinks whose messages wait for digests
+    # and quiet hours' end together (email: `sinks.registry.digest_sinks`)
 
     async def process(self, article: Article) -> Processed:
         """Run one article through dedup, stories, rules and alert decisions."""
@@ -181,7 +183,7 @@ class AlertEngine:
         period = target.digest_s or self.desk_digest_s  # the rule's own, else the desk's
         digest_end = digest_window(due, period) if period else None
         digest_key = f"{target.id if target.digest_s else 'desk'}:{int(digest_end or 0)}"
-        return await self.state.decide(
+        args = DecideArgs(
             rule=target.id,
             group=group,
             window_s=target.realert_s,
@@ -194,11 +196,10 @@ class AlertEngine:
                 payload_for(article, match, rule, target if rule.follows else None),
                 also=tuple(also or ()),
             ),
-            sinks=self.sinks,
             correction=rule.follows is not None,
             now=now,
             due=due,
-            due_email=digest_end or due,
+            due_digest=digest_end or due,
             digest_key=digest_key if digest_end else "",
             old_news_s=self.old_news_s,
             record=(
@@ -208,6 +209,7 @@ class AlertEngine:
                 article.title,
             ),
         )
+        return await self.state.decide(args, self.sinks, self.digest_sinks)
 
 
 _UNKNOWN = RulePolicy(id="", title="", severity="info", condition="", realert_s=0.0)

@@ -14,7 +14,7 @@ from email.utils import format_datetime
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
-from monitor.sinks.base import lead_label, outlets_line, sources_line
+from monitor.sinks.format import lead_label, outlets_line, sources_line
 
 
 def message_id(key: str, domain: str) -> str:
@@ -35,7 +35,7 @@ class NoStartTLSError(Exception):
 class EmailSink:
     """SMTP with STARTTLS or implicit TLS, and optional auth."""
 
-    name = "email"
+    digest = True
 
     def __init__(
         self,
@@ -49,7 +49,9 @@ class EmailSink:
         starttls: bool = True,
         use_ssl: bool = False,
         timeout: float = 20.0,
+        name: str = "email",
     ) -> None:
+        self.name = name
         self.host, self.port, self.sender, self.recipients = host, port, sender, recipients
         self.username, self.password = username, password
         self.starttls, self.use_ssl, self.timeout = starttls, use_ssl, timeout

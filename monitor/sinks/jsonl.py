@@ -12,15 +12,18 @@ from typing import TextIO
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
-from monitor.sinks.base import disputed_label, headline_line, outlets_line, sources_line
+from monitor.sinks.format import disputed_label, headline_line, outlets_line, sources_line
 
 
 class JsonlSink:
     """Appends to a JSONL file and (optionally) prints to a stream."""
 
-    name = "jsonl"
+    digest = False
 
-    def __init__(self, path: Path, stream: TextIO | None = sys.stdout) -> None:
+    def __init__(
+        self, path: Path, stream: TextIO | None = sys.stdout, *, name: str = "jsonl"
+    ) -> None:
+        self.name = name
         self.path = path
         self.stream = stream
 
@@ -101,6 +104,7 @@ class PrintSink:
     """`replay --dry-run`: every message as one JSON line on a stream; nothing is sent."""
 
     name = "dry-run"
+    digest = False
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout

@@ -18,7 +18,7 @@ from slack_sdk.webhook import WebhookClient
 
 from monitor.errors import SinkError
 from monitor.models import Delivery
-from monitor.sinks.base import (
+from monitor.sinks.format import (
     disputed_label,
     lead_label,
     outlets_line,
@@ -139,7 +139,7 @@ class SlackSink:
     fails is retryable, so reconciliation waits rather than dead-lettering.
     """
 
-    name = "slack"
+    digest = False
 
     def __init__(
         self,
@@ -149,7 +149,9 @@ class SlackSink:
         *,
         timeout: float = 15.0,
         lookback_s: float = 86400.0,
+        name: str = "slack",
     ) -> None:
+        self.name = name
         self.client = WebClient(
             token=token, base_url=api_url, timeout=int(timeout), retry_handlers=[]
         )
@@ -307,9 +309,10 @@ def _translate(exc: SlackApiError) -> SinkError:
 class SlackWebhookSink:
     """Incoming-webhook fallback: no threads (follow-ups are separate messages), no lookup."""
 
-    name = "slack"
+    digest = False
 
-    def __init__(self, url: str, *, timeout: float = 15.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 15.0, name: str = "slack") -> None:
+        self.name = name
         self.client = WebhookClient(url, timeout=int(timeout), retry_handlers=[])
 
     async def send(self, delivery: Delivery, parent_ref: str | None) -> str:

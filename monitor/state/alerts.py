@@ -27,6 +27,32 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class DecideArgs:
+    """One article's match of one rule, as the alert decision needs it."""
+
+    rule: str
+    group: str
+    window_s: float  # the realert window
+    new_alert_id: str  # the id a new alert gets
+    article_id: str
+    source: str  # the outlet
+    story: str
+    min_sources: int  # independent reports before the alert goes out
+    payload: AlertPayload
+    now: float
+    due: float  # when its messages may go (quiet hours)
+    due_digest: float  # when messages to digest sinks may go (the digest period's end)
+    digest_key: str = ""  # the digest those messages join ("": none)
+    correction: bool = False  # a walk-back of the rule it follows
+    record: tuple[str, str, str, str] = ("", "", "", "")  # matched rule, content hash,
+    # evidence, headline: kept so that a later revision of the article can be compared
+    old_news_s: float = 0.0  # reported again this long after the window: the same thread
+
+
+_POINTER_READS = 20  # a decision retried this often while other workers move the pointers
+
+
+@dataclass(frozen=True)
 class ArticleRecord:
     """What an article said when it joined an alert for one rule."""
 
@@ -61,11 +87,12 @@ class AlertState(OutboxState):
         self, article_id: str, signature: bytes, buckets: list[str], threshold: float, ttl_s: int
     ) -> str:
         """The article's story, decided and indexed in one atomic step (see story.lua)."""
+        bands = [self.keys.lsh_bucket(band, bucket) for band, bucket in enumerate(buckets)]
         story = await self._call(
             "assign story",
             self._story(
-                keys=[self.keys.signatures()],
-                args=[self.keys.prefix, article_id, signature.hex(), threshold, ttl_s, *buckets],
+                keys=[self.keys.signatures(), *bands],
+                args=[article_id, signature.hex(), threshold, ttl_s],
             ),
         )
         return str(story)
@@ -73,50 +100,90 @@ class AlertState(OutboxState):
     # -- alerts --------------------------------------------------------------------------------
 
     async def decide(
-        self,
-        *,
-        rule: str,
-        group: str,
-        window_s: float,
-        new_alert_id: str,
-        article_id: str,
-        source: str,
-        story: str,
-        min_sources: int,
-        payload: AlertPayload,
-        sinks: list[str],
-        correction: bool = False,
-        now: float | None = None,
-        due: float | None = None,
-        due_email: float | None = None,
-        digest_key: str = "",
-        record: tuple[str, str, str, str] = ("", "", "", ""),
-        old_news_s: float = 0.0,
+        self, d: DecideArgs, sinks: list[str], digest_sinks: frozenset[str]
     ) -> Decision:
         """Open, hold, release or follow up an alert, and enqueue its messages atomically.
 
-        `due`: when messages may go (quiet hours); `due_email` and `digest_key`: email
-        messages of digest rules wait for the period's end and are indexed to go out as one.
-        `record`: (matched rule, content hash, evidence, headline) kept for later revisions.
+        The script is given the keys of every alert it may touch, so it first checks that
+        the open and last pointers read here have not moved (another worker decided in
+        between); if they have, they are read again.
         """
-        now = time.time() if now is None else now
-        due = now if due is None else due
-        due_email = due if due_email is None else due_email
-        result = await self._call(
-            "decide alert",
-            self._decide(
-                keys=[self.keys.open_alert(rule, group), self.keys.outbox_due(), self.keys.alerts_index(),
-                      self.keys.last_alert(rule, group)],
-                args=[
-                    self.keys.prefix, now, window_s, new_alert_id, article_id, source, story,
-                    min_sources, encode_payload(payload), rule, group,
-                    ",".join(sinks), "1" if correction else "0", due, due_email,
-                    self.keys.digest(digest_key) if digest_key else "",
-                    payload.disputer, *record, old_news_s,
-                ],
-            ),
-        )  # fmt: skip
-        return Decision(str(result[0]), _action(result[1]))
+        open_key, last_key = (
+            self.keys.open_alert(d.rule, d.group),
+            self.keys.last_alert(d.rule, d.group),
+        )
+        for _ in range(_POINTER_READS):
+            async with self.r.pipeline(transaction=False) as pipe:
+                pipe.get(open_key)
+                pipe.get(last_key)
+                open_id, last_id = await self._call("read alert pointers", pipe.execute())
+            keys, args = self._decide_call(
+                d, sinks, digest_sinks, str(open_id or ""), str(last_id or "")
+            )
+            result = await self._call("decide alert", self._decide(keys=keys, args=args))
+            if result[1] != "retry":
+                return Decision(str(result[0]), _action(result[1]))
+        raise StateError(f"redis: decide alert: the pointers of {d.rule} kept moving")
+
+    def _decide_call(
+        self,
+        d: DecideArgs,
+        sinks: list[str],
+        digest_sinks: frozenset[str],
+        open_id: str,
+        last_id: str,
+    ) -> tuple[list[str], list[str | float | int]]:
+        """KEYS and ARGV of decide.lua (its header describes the layout)."""
+        matched, content, evidence, headline = d.record
+        field = self.keys.record_field
+        keys = [
+            self.keys.open_alert(d.rule, d.group),
+            self.keys.outbox_due(),
+            self.keys.alerts_index(),
+            self.keys.last_alert(d.rule, d.group),
+            self.keys.article_record(d.article_id),
+            self.keys.story_alerts(d.story),
+            self.keys.digest(d.digest_key or "none"),
+        ]
+        args: list[str | float | int] = [
+            d.now,
+            d.window_s,
+            d.article_id,
+            d.source,
+            d.story,
+            d.min_sources,
+            encode_payload(d.payload),
+            d.rule,
+            d.group,
+            "1" if d.correction else "0",
+            d.due,
+            d.due_digest,
+            "1" if d.digest_key else "0",
+            d.payload.disputer,
+            matched,
+            content,
+            evidence,
+            headline,
+            field(matched, "content"),
+            field(matched, "evidence"),
+            field(matched, "headline"),
+            d.old_news_s,
+            open_id,
+            last_id,
+        ]
+        candidates = list(dict.fromkeys(c for c in (d.new_alert_id, open_id, last_id) if c))
+        args += [len(sinks), len(candidates)]
+        args += [v for s in sinks for v in (s, "1" if s in digest_sinks else "0")]
+        for alert_id in candidates:
+            keys += self.keys.alert_keys(alert_id, d.source).as_list()
+            messages = [
+                self.keys.message_key(alert_id, kind, d.article_id)
+                for kind in ("alert", "correction", "again", "followup")
+            ]
+            names = [entry_name(m, s) for m in messages for s in sinks]
+            keys += [self.keys.outbox(n) for n in names]
+            args += [alert_id, *messages, *names]
+        return keys, args  # fmt: skip
 
     async def article_record(self, article_id: str) -> dict[str, ArticleRecord]:
         """Per matched rule, the alert this article joined and what it said then."""
@@ -152,14 +219,23 @@ class AlertState(OutboxState):
     ) -> Decision:
         """Record a revision of an article and, if it matters, queue a Correction (correct.lua)."""
         now = time.time() if now is None else now
+        rule, content, evidence, headline = record
+        field = self.keys.record_field
+        message = self.keys.message_key(alert_id, "revision", article_id, content[:12])
+        names = [entry_name(message, sink) for sink in sinks]
         action = await self._call(
             "correct alert",
             self._correct(
-                keys=[self.keys.outbox_due()],
+                keys=[
+                    self.keys.outbox_due(), self.keys.article_record(article_id),
+                    *self.keys.alert_keys(alert_id, outlet).as_list(),
+                    *(self.keys.outbox(n) for n in names),
+                ],
                 args=[
-                    self.keys.prefix, now, alert_id, article_id, *record,
-                    encode_payload(payload), ",".join(sinks),
-                    "1" if withdrawn else "0", "1" if notify else "0", outlet,
+                    now, alert_id, article_id, rule, content, evidence, headline,
+                    field(rule, "content"), field(rule, "evidence"), field(rule, "headline"),
+                    encode_payload(payload), "1" if withdrawn else "0", "1" if notify else "0",
+                    outlet, message, *(v for pair in zip(sinks, names, strict=True) for v in pair),
                 ],
             ),
         )  # fmt: skip

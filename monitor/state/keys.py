@@ -100,6 +100,17 @@ class Keys:
             withdrawn=f"{base}:withdrawn", withdrawn_outlets=f"{base}:withdrawn_outlets",
         )  # fmt: skip
 
+    @staticmethod
+    def message_key(alert_id: str, kind: str, article: str = "", version: str = "") -> str:
+        """The idempotency key of a message about an alert (the same in every sink): the
+        alert itself, or one article's follow-up (`f`), walk-back (`c`), old-news report
+        (`a`) or revision (`r`, per `version` of its text)."""
+        if kind == "alert":
+            return alert_id
+        code = {"followup": "f", "correction": "c", "again": "a", "revision": "r"}[kind]
+        key = f"{alert_id}:{code}:{article}"
+        return f"{key}:{version}" if kind == "revision" else key
+
     def alerts_index(self) -> str:
         """Sorted set: alert id -> opened (epoch s), for `alerts list`. Permanent."""
         return f"{self.prefix}:alerts"

@@ -12,7 +12,7 @@ from monitor.alerts.engine import quiet_until
 from monitor.config import load_settings
 from monitor.pipeline import build_alerting
 from monitor.rules.matcher import Matcher
-from monitor.sinks.base import build_sinks
+from monitor.sinks.registry import build_sinks
 from monitor.state.redis_server import free_port
 from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI

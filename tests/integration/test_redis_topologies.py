@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from monitor.models import AlertPayload
+from monitor.state.alerts import DecideArgs
 from monitor.state.redis_server import RedisServer, free_port, redis_server_binary
 from monitor.state.store import Store, cluster_safe_prefix, connect
 
@@ -33,10 +34,12 @@ async def _exercise(store: Store) -> tuple[list[str], str, int, list[str]]:
     try:
         await store.mark_seen("f", ["a"])
         unseen = await store.unseen("f", ["a", "b"])
-        decision = await store.alerts.decide(
+        args = DecideArgs(
             rule="r", group="", window_s=60, new_alert_id="A1", article_id="x1", source="s.example",
-            story="x1", min_sources=1, payload=AlertPayload(headline="h"), sinks=["jsonl"],
+            story="x1", min_sources=1, payload=AlertPayload(headline="h"), now=time.time(),
+            due=time.time(), due_digest=time.time(),
         )  # fmt: skip
+        decision = await store.alerts.decide(args, ["jsonl"], frozenset())
         claimed = len(await store.alerts.claim(10, 5))
         await store.streams.ensure_group()
         await store.streams.publish([{"n": 1}])

@@ -17,7 +17,7 @@ from monitor.daemon import replay
 from monitor.extract.seed_format import iter_text_files, read_article, write_article
 from monitor.pipeline import build_alerting
 from monitor.rules.matcher import Matcher
-from monitor.sinks.base import build_sinks
+from monitor.sinks.registry import build_sinks
 from monitor.sinks.slack import SlackSink
 from monitor.state.store import Store, connect
 from monitor.testing.slack_api import SlackAPI, channel_id

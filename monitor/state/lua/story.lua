@@ -2,16 +2,16 @@
 -- (two workers, one batch) always meet: the story of the most similar earlier article sharing
 -- an LSH band bucket with Jaccard estimate >= threshold (ties: the smallest article id), else
 -- its own id. An article assigned before keeps its story (replays are idempotent).
--- KEYS[1] signatures hash.  ARGV: prefix, article id, signature (hex, 16 per hash value),
---   threshold, ttl_s, then one bucket id per band.
-local prefix, article, sig = ARGV[1], ARGV[2], ARGV[3]
-local threshold, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+-- KEYS: 1 signatures hash, then the article's LSH bucket set of each band.
+-- ARGV: article id, signature (hex, 16 per hash value), threshold, ttl_s
+local article, sig = ARGV[1], ARGV[2]
+local threshold, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
 local known = redis.call("HGET", KEYS[1], article .. ":story")
 if known then return known end
 
 local seen, candidates = {}, {}
-for i = 6, #ARGV do
-  for _, member in ipairs(redis.call("SMEMBERS", prefix .. ":lsh:" .. (i - 6) .. ":" .. ARGV[i])) do
+for i = 2, #KEYS do
+  for _, member in ipairs(redis.call("SMEMBERS", KEYS[i])) do
     if member ~= article and not seen[member] then
       seen[member] = true
       candidates[#candidates + 1] = member
@@ -41,9 +41,8 @@ end
 local story = article
 if best then story = redis.call("HGET", KEYS[1], best .. ":story") or best end
 redis.call("HSET", KEYS[1], article, sig, article .. ":story", story)
-for i = 6, #ARGV do
-  local key = prefix .. ":lsh:" .. (i - 6) .. ":" .. ARGV[i]
-  redis.call("SADD", key, article)
-  redis.call("EXPIRE", key, ttl)
+for i = 2, #KEYS do
+  redis.call("SADD", KEYS[i], article)
+  redis.call("EXPIRE", KEYS[i], ttl)
 end
 return story
