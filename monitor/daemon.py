@@ -38,8 +38,9 @@ from monitor.pipeline import Pipeline, build_alerting, entry_from_json, policies
 from monitor.redact import redact_url
 from monitor.rules.loader import rule_files
 from monitor.rules.matcher import Matcher
-from monitor.sinks.base import Sink, build_sinks
+from monitor.sinks.base import Sink
 from monitor.sinks.jsonl import PrintSink
+from monitor.sinks.registry import build_sinks
 from monitor.sources.loop import FeedLoop
 from monitor.state.runtime import open_store
 from monitor.state.store import Store

@@ -43,7 +43,8 @@ from monitor.models import Article, FeedEntry, FetchResult, PollOutcome, RulePol
 from monitor.redact import redact_url
 from monitor.rules.matcher import Matcher
 from monitor.rules.schema import parse_duration, parse_window
-from monitor.sinks.base import Sink, build_sinks
+from monitor.sinks.base import Sink
+from monitor.sinks.registry import build_sinks, digest_sinks
 from monitor.sources.feeds import parse_feed
 from monitor.sources.http import Fetcher, SSRFGuard
 from monitor.state.items import ItemFailure
@@ -94,6 +95,7 @@ def build_alerting(
     )
     engine.old_news_s = cfg.old_news_days * 86400
     engine.desk_digest_s = cfg.desk_digest_s
+    engine.digest_sinks = digest_sinks(sinks)
     deliverer = Deliverer(store.alerts, sinks, cfg, clock)
     deliverer.ops_channel = settings.service.ops_channel
     return engine, deliverer

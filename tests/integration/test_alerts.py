@@ -129,9 +129,8 @@ def test_same_text_same_outlet_is_dropped_before_matching(redis_url: str, tmp_pa
     async def go() -> list[Any]:
         store = Store(connect(redis_url))
         try:
-            engine, _ = build_alerting(
-                _settings(redis_url, tmp_path), store, MATCHER, {"jsonl": None}
-            )  # type: ignore[dict-item]
+            settings = _settings(redis_url, tmp_path)
+            engine, _ = build_alerting(settings, store, MATCHER, build_sinks(settings))
             a = article(1, "wire.example", "US and China issue joint statement", [LEAD])
             b = article(2, "wire.example", "US and China issue joint statement", [LEAD])
             return [await engine.process(a), await engine.process(b)]
@@ -152,13 +151,10 @@ def test_realert_window_old_news_then_a_new_alert(redis_url: str, tmp_path: Path
     async def go() -> list[str]:
         store = Store(connect(redis_url))
         try:
+            settings = _settings(redis_url, tmp_path)
             engine, _ = build_alerting(
-                _settings(redis_url, tmp_path),
-                store,
-                MATCHER,
-                {"jsonl": None},
-                clock=lambda: now[0],
-            )  # type: ignore[dict-item]
+                settings, store, MATCHER, build_sinks(settings), clock=lambda: now[0]
+            )
             actions = []
             for n, outlet in enumerate(
                 ["a.example", "b.example", "c.example", "d.example", "e.example"]
@@ -272,9 +268,8 @@ def test_min_sources_holds_then_releases(redis_url: str, tmp_path: Path) -> None
     async def go() -> list[tuple[str, int]]:
         store = Store(connect(redis_url))
         try:
-            engine, _ = build_alerting(
-                _settings(redis_url, tmp_path), store, matcher, {"jsonl": None}
-            )  # type: ignore[dict-item]
+            settings = _settings(redis_url, tmp_path)
+            engine, _ = build_alerting(settings, store, matcher, build_sinks(settings))
             seen = []
             texts = [LEAD, REWRITES[0], REWRITES[1], REWRITES[3]]  # independent reports
             for n, outlet in enumerate(["a.example", "b.example", "c.example", "d.example"]):
