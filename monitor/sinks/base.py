@@ -7,12 +7,9 @@ Sinks keep no state of their own: the thread parent's reference is passed in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from monitor.models import Delivery
-
-if TYPE_CHECKING:
-    from monitor.config import Settings
 
 
 class Sink(Protocol):
@@ -40,10 +37,3 @@ class Sink(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
-
-
-def build_sinks(settings: Settings) -> dict[str, Sink]:
-    """Moved to `sinks.registry` (kept here until its callers import it from there)."""
-    from monitor.sinks.registry import build_sinks as build
-
-    return build(settings)
