@@ -27,6 +27,7 @@ _TERMINATOR = re.compile(
     r"|\b(?:and then|after which|whereas|said|says|told|added|announced|confirmed|stated)\b|，|、)"
 )
 _AFTER_STOP = re.compile(r"[,;:]")
+_GOVERNING = ("under ", "as part of ", "as agreed", "pursuant to ", "in line with ")
 _INFINITIVE = re.compile(r"\bto\s+$")
 _FUTURE_TENSE = re.compile(
     r"(?=[wsnudpt将拟明下])(?:\b(?:will|would|shall|next|upcoming|due|scheduled|slated|planned|to be held)\b|将|拟|明年|下月|下周)"
@@ -147,7 +148,8 @@ class Qualifiers:
         hi = max(h.word for h in chosen) + scope.after + (3 if self.c.terms[last.tid].cjk else 0)
         first = min(h.start for h in chosen)
         agreements = [
-            h.start
+            # "under an agreement reached on Monday" governs the clause from wherever it stands
+            clause.start if doc.folded.startswith(_GOVERNING, h.start) else h.start
             for h in self.cue_hits_of(cand.si)
             if h.tid in cand.event.agreement and clause.start <= h.start < clause.end
         ]

@@ -152,3 +152,32 @@ def test_unicode_is_normalised(tmp_path: Path) -> None:
     """Full-width letters and curly quotes match their plain forms."""
     m = _matcher(tmp_path, BASE)
     assert "opened" in m.match("", "Ｃｈｉｎａ ＯＰＥＮＥＤ a ＨＯＴＬＩＮＥ.").events
+
+
+AGREEMENT = """events:
+  talks:
+    all: [[talks], [hold]]
+    within: 6
+    agreement: [agree, under an agreement, under a deal]
+rules:
+  - id: r
+    title: T
+    condition: talks
+"""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "fires"),
+    [
+        ("The two sides agreed that they will hold talks in March.", True),
+        # a governing agreement counts wherever it stands in the clause
+        ("The two sides will hold talks every spring under a deal struck on Monday.", True),
+        ("They will hold talks in March under an agreement signed last week.", True),
+        # an ordinary agreement after the future does not make it news
+        ("They will hold talks in March and agree on a text later.", False),
+        ("The two sides will hold talks in March.", False),
+    ],
+)
+def test_an_agreement_governs_a_future_form(tmp_path: Path, sentence: str, fires: bool) -> None:
+    m = _matcher(tmp_path, AGREEMENT)
+    assert bool(m.match("", sentence, ref_year=2026).rules) is fires, sentence
