@@ -68,7 +68,8 @@ _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _NUM_RE = r"\d{1,2}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True))
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("ago", re.compile(rf"\b({_NUM_RE})\s+(day|week|month|year)s?\s+(?:ago|earlier|before)\b")),
+    # "two months after agreeing to ...": what follows "after" happened that long before now
+    ("ago", re.compile(rf"\b({_NUM_RE})\s+(day|week|month|year)s?\s+(?:ago|earlier|before|after)\b")),
     ("later", re.compile(rf"\b(?:{_NUM_RE})\s+(?:month|year)s?\s+later\b")),
     ("last", re.compile(r"\b(?:last|past|previous)\s+(week|month|year)\b")),
     ("earlier_this", re.compile(r"\bearlier\s+(?:this|in the)\s+(week|month|year)\b")),
@@ -94,7 +95,7 @@ _MONTH_GATE = tuple(sorted({m[:3] for m in _MONTHS}))
 # Words each pattern cannot match without: a substring test per pattern spares most sentences
 # most of the thirteen regex scans (a necessary condition, so the results are the same).
 _GATES: dict[str, tuple[str, ...]] = {
-    "ago": ("ago", "earlier", "before"), "later": ("later",),
+    "ago": ("ago", "earlier", "before", "after"), "later": ("later",),
     "last": ("last", "past", "previous"), "earlier_this": ("earlier",),
     "this": ("week", "month"), "today": ("today", "tonight", "morning", "afternoon", "yesterday"),
     "month_day": _MONTH_GATE, "month": _MONTH_GATE, "weekday": tuple(_WEEKDAYS),

@@ -55,6 +55,19 @@ def test_a_date_before_the_news_window_vetoes_as_historical_and_says_which() -> 
     )
 
 
+def test_n_months_after_dates_what_follows_it() -> None:
+    """'Three months after opening the hotline, ...': the opening is background."""
+    result = MATCHER.match(
+        "",
+        "Three months after the United States and China opened an AI hotline, it is unused.",
+        published=PUBLISHED,
+    )
+    assert "hotline_established" not in result.events
+    [veto] = [v for v in result.vetoes if v.event == "hotline_established"]
+    assert veto.qualifier == "historical"
+    assert veto.notes[0].startswith("'three months after' = 2026-08-22")
+
+
 def test_a_recent_date_is_shown_as_news() -> None:
     """'on Tuesday' is within the window, and the evidence shows the resolved date."""
     notes = _notes("", "The two militaries opened an AI hotline on Tuesday.", "hotline_established")
