@@ -124,6 +124,8 @@ YEAR = re.compile(r"(?=[12])(?<![\d.,])(1[6-9]\d\d|20\d\d)(?![\d.,]\d)")  # [12]
 YEAR_CUE = re.compile(
     r"(?:\b(?:in|during|by|of|back in|until|before|after)\s+(?:(?:early|late|mid)[- ])?"
     r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?)?"
+    # a month right before the year: "May 2024: officials hold ..." (a timeline entry)
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+|\d{1,2}\s+"
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+)$"
 )

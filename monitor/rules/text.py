@@ -100,9 +100,10 @@ _ABBREV = frozenset(
 _QUESTIONER = re.compile(r"(?:question|q|记者|问|記者|記者問)\s*[:：]", re.IGNORECASE)
 # A speaker's label opening a transcript line: a few words (or Han characters), then a colon.
 _SPEAKER = re.compile(r"(?:[^\W\d][\w.'&-]*\s+){0,4}[^\W\d][\w.'&-]*\s*:\s|[^\x00-\x7f]{1,12}[:：]")
+# (no break at a colon right after a year: "May 2024: officials met ..." labels a date)
 _CLAUSE_BREAK = re.compile(
     r"(?=[;:,\s，但而然不；])(?:"  # the first character first: the engine skips to candidates
-    r";|:(?=\s)|(?<![\d\s]):(?![\d\s/])|,?\s+(?:but|while|whereas|although|though|however)\s+|，?(?:但是|但|而|然而|不过)|；)"
+    r";|(?<!\d\d\d\d):(?=\s)|(?<![\d\s]):(?![\d\s/])|,?\s+(?:but|while|whereas|although|though|however)\s+|，?(?:但是|但|而|然而|不过)|；)"
 )
 
 # Asides that do not count toward an event's `within` distance and whose words cannot veto:
