@@ -9,14 +9,13 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -26,7 +25,21 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from monitor.config_sinks import (
+    EmailConfig,
+    EmailSinkConfig,
+    JsonlSinkConfig,
+    SinkConfig,
+    SlackConfig,
+    SlackSinkConfig,
+)
 from monitor.errors import ConfigError
+
+__all__ = [
+    "AlertsConfig", "EmailConfig", "EmailSinkConfig", "FeedConfig", "HttpConfig",
+    "JsonlSinkConfig", "ServiceConfig", "Settings", "SinkConfig", "SlackConfig",
+    "SlackSinkConfig", "WorkersConfig", "load_settings", "read_yaml_config",
+]  # fmt: skip
 
 USER_AGENT = "monitor/0.1 (+https://github.com/monitor-news/monitor; news alerting bot)"
 
@@ -59,69 +72,6 @@ class FeedConfig(_Strict):
     def key(self) -> str:
         """Stable id of the feed: its name, else its URL."""
         return self.name or self.url
-
-
-class SlackConfig(_Strict):
-    """Slack Web API (bot token) or incoming-webhook delivery (the `slack:` shorthand for
-    one Slack sink named "slack"; `sinks:` holds any number)."""
-
-    token: SecretStr | None = None
-    channel: str | None = None
-    api_url: str = "https://slack.com/api/"
-    webhook_url: SecretStr | None = None
-
-
-class EmailConfig(_Strict):
-    """SMTP delivery (the `email:` shorthand for one email sink named "email")."""
-
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str | None = None
-    recipients: list[str] = Field(default_factory=list)
-    starttls: bool = True
-    ssl: bool = False
-
-
-_SINK_NAME = r"^[A-Za-z0-9_.-]+$"  # names end up in outbox entry names (`<key>|<sink>`)
-
-
-class SlackSinkConfig(SlackConfig):
-    """One Slack sink in `sinks:` (a bot token, or else an incoming webhook)."""
-
-    type: Literal["slack"]
-    name: str = Field(default="slack", pattern=_SINK_NAME)
-
-    @model_validator(mode="after")
-    def _token_or_webhook(self) -> SlackSinkConfig:
-        if self.token is None and self.webhook_url is None:
-            raise ValueError("a Slack sink needs a token (with a channel) or a webhook_url")
-        return self
-
-
-class EmailSinkConfig(EmailConfig):
-    """One email sink in `sinks:`."""
-
-    type: Literal["email"]
-    name: str = Field(default="email", pattern=_SINK_NAME)
-    smtp_host: str
-    sender: str
-
-
-class JsonlSinkConfig(_Strict):
-    """The console/JSONL sink in `sinks:` (prints alerts and appends them to a file)."""
-
-    type: Literal["jsonl"]
-    name: str = Field(default="jsonl", pattern=_SINK_NAME)
-    path: Path | None = Field(
-        default=None, description="the JSONL file (default: <data_dir>/alerts.jsonl)"
-    )
-
-
-SinkConfig = Annotated[
-    SlackSinkConfig | EmailSinkConfig | JsonlSinkConfig, Field(discriminator="type")
-]
 
 
 class HttpConfig(_Strict):
