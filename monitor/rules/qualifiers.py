@@ -58,7 +58,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
     ),
     "proposed": (
         "plan", "plans", "planned", "planning", "proposal", "proposals", "proposed", "proposes",
-        "propose", "will", "shall", "set to", "slated", "scheduled", "upcoming", "next week",
+        "propose", "will", "shall", "set to", "preparations for", "preparation for", "preparatory", "slated", "scheduled", "upcoming", "next week",
         "next month", "next year", "later this", "intend*", "prepared to", "ready to",
         "preparing to", "prepares to", "poised to", "about to", "on the verge of", "in talks to",
         "moving to", "looking to", "getting ready", "is to", "are to", "to be held",
