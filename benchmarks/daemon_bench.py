@@ -24,7 +24,6 @@ import heapq
 import json
 import multiprocessing
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -233,7 +232,9 @@ def _window(
 # -- the daemon ------------------------------------------------------------------------------
 
 
-def _daemon(n: int, hosts: int, interval: int, window_s: float, tmp: Path) -> dict[str, float]:
+def _daemon(
+    n: int, hosts: int, interval: int, window_s: float, tmp: Path, http: dict[str, object]
+) -> dict[str, float]:
     redis = RedisServer(tmp / "redis-daemon", port=free_port()).start()
     assert redis.proc is not None
     with feed_server(n, hosts, interval) as (seen, port):
@@ -242,7 +243,7 @@ def _daemon(n: int, hosts: int, interval: int, window_s: float, tmp: Path) -> di
             "feeds": [{"url": _url(i, hosts, port), "interval": interval, "name": f"f{i}"} for i in range(n)],
             "redis_url": redis.url, "data_dir": str(tmp / "data"), "rules": str(ROOT / "rules"),
             "allow_private_hosts": ["127.0.0.0/8"], "log_format": "json",
-            "service": {"port": 0, "feed_alert_after_s": 0}, "alerts": {"console": False},
+            "service": {"port": 0, "feed_alert_after_s": 0}, "alerts": {"console": False}, "http": http,
         }))  # fmt: skip
         base = _redis_memory(redis.url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
@@ -310,7 +311,7 @@ async def _floor_loop(
                 task = asyncio.create_task(poll(i))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(min(0.2, max(0.001, due[0][0] - time.time())))  # till the next
         await asyncio.gather(*tasks, return_exceptions=True)
     await r.aclose()
 
@@ -342,14 +343,19 @@ def _floor(n: int, hosts: int, interval: int, window_s: float, tmp: Path) -> dic
 
 
 def run(
-    quick: bool = False, feeds: int | None = None, interval: int | None = None, hosts: int = 200
+    quick: bool = False,
+    feeds: int | None = None,
+    interval: int | None = None,
+    hosts: int = 200,
+    transport: str | None = None,
 ) -> dict[str, float]:
     """The daemon and its floor, the figures and their ratios."""
     n = feeds or (1000 if quick else 3000)
     every = interval or (10 if quick else 30)
     window_s = every * (1.0 if quick else 1.5)
     with tempfile.TemporaryDirectory(prefix="mon-daemon-", dir="/tmp") as tmp:
-        ours = _daemon(n, hosts, every, window_s, Path(tmp))
+        http = {"transport": transport} if transport else {}
+        ours = _daemon(n, hosts, every, window_s, Path(tmp), http)
         floor = _floor(n, hosts, every, window_s, Path(tmp))
     needed = n / every
     return {
@@ -395,9 +401,9 @@ def main() -> None:
     parser.add_argument("--interval", type=int, default=None)
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--transport", default=None, help="http.transport (default: the shipped)")
     args = parser.parse_args()
-    random.seed(0)
-    print(json.dumps(run(args.quick, args.feeds, args.interval, args.hosts)))
+    print(json.dumps(run(args.quick, args.feeds, args.interval, args.hosts, args.transport)))
 
 
 if __name__ == "__main__":

@@ -84,8 +84,9 @@ class HttpConfig(_Strict):
     max_redirects: int = Field(default=5, ge=0)
     per_host: int = Field(default=4, ge=1, description="concurrent requests per host")
     shards: int = Field(default=8, ge=1, description="httpx clients (see encode/httpx#3215)")
-    transport: Literal["aiohttp", "httpcore"] = Field(
-        default="aiohttp", description="httpx transport (aiohttp: far less CPU per request)"
+    transport: Literal["direct", "aiohttp", "httpcore"] = Field(
+        default="direct",
+        description="direct: aiohttp itself; aiohttp, httpcore: httpx on that transport",
     )
     shard_connections: int = Field(default=16, ge=1, description="connections per client")
     user_agent: str = USER_AGENT

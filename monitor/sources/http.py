@@ -311,6 +311,17 @@ def _client(cfg: HttpConfig, connections: int, guard: SSRFGuard) -> httpx.AsyncC
     )
 
 
+def _status_error(url: str, code: int, reason: str, retry_after: str | None) -> FetchError:
+    """An HTTP error status as a FetchError: retryable for 5xx, 408, 425 and 429, with the
+    Retry-After of a 429 or 503."""
+    return FetchError(
+        f"{url}: HTTP {code} {reason}",
+        status=code,
+        retryable=code >= 500 or code in _RETRYABLE_4XX,
+        retry_after=parse_retry_after(retry_after) if code in (429, 503) else None,
+    )
+
+
 class Fetcher:
     """Sharded httpx clients with per-host concurrency caps and hard limits.
 
@@ -327,12 +338,17 @@ class Fetcher:
     ) -> None:
         self.cfg = cfg
         self.guard = guard
+        self.direct = client is None and cfg.transport == "direct"
         self.clients = (
             [client]
             if client
+            else []
+            if self.direct
             else [_client(cfg, cfg.shard_connections, guard) for _ in range(cfg.shards)]
         )
-        self.client = self.clients[0]
+        self._session: aiohttp.ClientSession | None = (
+            None  # the direct transport's, made on first use
+        )
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(cfg.per_host)
         )
@@ -341,6 +357,28 @@ class Fetcher:
         """Close connections."""
         for client in self.clients:
             await client.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+    def _direct_session(self) -> aiohttp.ClientSession:
+        """One aiohttp session for every fetch (created inside the running loop, as aiohttp
+        wants): its connector resolves through the guard, like the httpx transports."""
+        if self._session is None:
+            cfg = self.cfg
+            connector = aiohttp.TCPConnector(
+                limit=cfg.shards * cfg.shard_connections, resolver=_GuardedResolver(self.guard),
+                ssl=httpx.create_ssl_context(), keepalive_timeout=5.0,
+            )  # fmt: skip
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout
+                ),  # the whole-response deadline is `fetch`'s own
+                headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
+                auto_decompress=True,
+                skip_auto_headers=("Content-Type",),
+            )
+        return self._session
 
     def _shard(self, url: str) -> httpx.AsyncClient:
         return self.clients[zlib.crc32(url.encode()) % len(self.clients)]
@@ -376,7 +414,8 @@ class Fetcher:
             self.guard.preflight(current)  # names are checked as the connection resolves them
             host = urlsplit(current).netloc
             async with self._hosts[host]:
-                result = await self._one(url, current, headers)
+                one = self._one_direct if self.direct else self._one
+                result = await one(url, current, headers)
             if isinstance(result, FetchResult):
                 moved = permanent and current != url
                 return replace(result, moved_permanently=moved) if moved else result
@@ -411,15 +450,77 @@ class Fetcher:
         except (httpx.TransportError, OSError) as exc:
             raise FetchError(f"{url}: {connection_cause(exc, self.cfg)}") from None
 
+    async def _one_direct(
+        self, url: str, current: str, headers: dict[str, str]
+    ) -> FetchResult | tuple[int, str]:
+        """`_one` on aiohttp itself: the same answers and errors without httpx's models."""
+        try:
+            async with self._direct_session().get(
+                current, headers=headers, allow_redirects=False
+            ) as resp:
+                code = resp.status
+                if code in _REDIRECTS and "Location" in resp.headers:
+                    return code, urljoin(current, resp.headers["Location"])
+                if code == 304:
+                    return self._direct_result(url, current, resp, b"", not_modified=True)
+                if code >= 400:
+                    raise _status_error(
+                        url, code, resp.reason or "", resp.headers.get("Retry-After")
+                    )
+                if code != 200:
+                    raise FetchError(f"{url}: unexpected HTTP {code}", status=code)
+                return self._direct_result(url, current, resp, await self._read_direct(url, resp))
+        except BlockedURLError as exc:  # raised by the guard as the connector resolved the name
+            raise BlockedURLError(f"{redact_url(url)}: {exc.reason}") from None
+        except aiohttp.ClientPayloadError as exc:
+            if isinstance(exc.__cause__, aiohttp.http_exceptions.ContentEncodingError):
+                why = _chain(exc)[-1]  # the decompressor's own words, as the httpx paths give
+                raise FetchError(f"{url}: undecodable content-encoding: {why}") from None
+            raise FetchError(f"{url}: {connection_cause(exc, self.cfg)}") from None
+        except (aiohttp.InvalidURL, ValueError) as exc:
+            raise FetchError(f"{url}: invalid URL: {exc}", retryable=False) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise FetchError(f"{url}: {connection_cause(exc, self.cfg)}") from None
+
+    async def _read_direct(self, url: str, resp: aiohttp.ClientResponse) -> bytes:
+        cap = self.cfg.max_bytes
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(
+                f"{url}: response of {declared} bytes exceeds the {cap}-byte cap", retryable=False
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"{url}: response exceeds the {cap}-byte cap", retryable=False)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _direct_result(
+        url: str,
+        final: str,
+        resp: aiohttp.ClientResponse,
+        body: bytes,
+        *,
+        not_modified: bool = False,
+    ) -> FetchResult:
+        return FetchResult(
+            url=url,
+            final_url=final,
+            status=resp.status,
+            body=body,
+            headers={k.lower(): v for k, v in resp.headers.items()},
+            not_modified=not_modified,
+            etag=resp.headers.get("ETag"),
+            last_modified=resp.headers.get("Last-Modified"),
+        )
+
     def _status_error(self, url: str, resp: httpx.Response) -> FetchError:
-        code = resp.status_code
-        return FetchError(
-            f"{url}: HTTP {code} {resp.reason_phrase}",
-            status=code,
-            retryable=code >= 500 or code in _RETRYABLE_4XX,
-            retry_after=parse_retry_after(resp.headers.get("retry-after"))
-            if code in (429, 503)
-            else None,
+        return _status_error(
+            url, resp.status_code, resp.reason_phrase, resp.headers.get("retry-after")
         )
 
     async def _read_capped(self, url: str, resp: httpx.Response) -> bytes:

@@ -76,7 +76,7 @@ class Rebinding:
         return [self.answers[min(self.calls, len(self.answers)) - 1]]
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpcore"])
+@pytest.mark.parametrize("transport", ["direct", "aiohttp", "httpcore"])
 def test_the_connection_uses_the_address_the_guard_checked(
     two_servers: tuple[_Recorder, _Recorder], transport: str
 ) -> None:
@@ -97,7 +97,7 @@ def test_the_connection_uses_the_address_the_guard_checked(
     assert internal.hits == [] and public.hits == ["/page"]
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpcore"])
+@pytest.mark.parametrize("transport", ["direct", "aiohttp", "httpcore"])
 def test_a_name_resolving_to_an_internal_address_is_refused_at_connect(
     two_servers: tuple[_Recorder, _Recorder], transport: str
 ) -> None:
@@ -205,7 +205,7 @@ class _NoSuchName:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpcore"])
+@pytest.mark.parametrize("transport", ["direct", "aiohttp", "httpcore"])
 def test_a_name_that_does_not_resolve_reads_as_a_dns_failure(transport: str) -> None:
     """Not a 'connect timeout' (the aiohttp transport's label for every connector error)."""
 
