@@ -73,8 +73,7 @@ async def _bench(port: int, n: int, data: Path, http: dict[str, object]) -> dict
     settings = load_settings(None, feeds=feeds, data_dir=str(data), redis_url="", log_level="error",
                              allow_private_hosts=["127.0.0.1"], http={"per_host": 200, **http}, service={"feed_alert_after_s": 0})  # fmt: skip
     async with open_store(settings) as store:
-        pipeline = Pipeline.build(settings, store)
-        pipeline.publish = True  # the poller role: new items go to the stream
+        pipeline = Pipeline.build(settings, store, publish=True)  # the poller role: to the stream
         base = int((await store.r.info("memory"))["used_memory"])
         first = time.perf_counter()
         await pipeline.poll_all(list(settings.feeds))  # 200s: two new items each

@@ -22,7 +22,7 @@ from benchmarks.common import ROOT
 from benchmarks.pipeline_bench import pages
 from monitor.extract.seed_format import SEED_NAME
 from monitor.models import FeedEntry
-from monitor.pipeline import entry_to_json
+from monitor.state.entry_codec import entry_to_json
 from monitor.state.redis_server import RedisServer, free_port
 from monitor.state.store import Store, connect
 

@@ -56,14 +56,16 @@ def run(
     role: Annotated[str, typer.Option("--role", help="all | poller | worker | sender")] = "all",
 ) -> None:
     """Run the monitor: poll feeds on schedule, archive, match and alert."""
-    from monitor.cli_alerts import matcher_or_exit
-    from monitor.daemon import Daemon, run_once
+    from monitor.cli_rules import matcher_or_exit
+    from monitor.daemon import Daemon, Role, run_once
 
-    if role not in ("all", "poller", "worker", "sender"):
-        typer.echo("error: --role must be all, poller, worker or sender", err=True)
-        raise typer.Exit(2)
+    try:
+        chosen = Role(role)
+    except ValueError:
+        typer.echo(f"error: --role must be one of {', '.join(Role)}", err=True)
+        raise typer.Exit(2) from None
     settings = _settings(config)
-    matcher = matcher_or_exit(settings)
+    matcher = matcher_or_exit(settings.rules, refusing=True)
     try:
         if once:
             outcomes = asyncio.run(run_once(settings, matcher))
@@ -72,7 +74,7 @@ def run(
                 typer.echo(f"error: all {len(failed)} feeds failed", err=True)
                 raise typer.Exit(1)
             return
-        raise typer.Exit(asyncio.run(Daemon(settings, matcher, role).run()))
+        raise typer.Exit(asyncio.run(Daemon(settings, matcher, chosen).run()))
     except MonitorError as exc:
         typer.echo(f"error: {redact_text(str(exc))}", err=True)
         raise typer.Exit(1) from None

@@ -13,10 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Settings
-from monitor.console import ConfigAfterOpt, exit_if_missing
-from monitor.errors import MonitorError, RuleError
+from monitor.console import ConfigAfterOpt
+from monitor.errors import MonitorError
 from monitor.models import AlertRecord
-from monitor.rules.matcher import Matcher
 from monitor.sinks.registry import build_sinks
 from monitor.state.codec import alert_json
 from monitor.state.outbox import OutboxEntry, entry_json
@@ -31,28 +30,14 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def matcher_or_exit(settings: Settings) -> Matcher:
-    """Load the configured rules, or exit 1 with every problem as file:line."""
-    exit_if_missing([settings.rules], "rule file or folder")
-    try:
-        return Matcher.from_path(settings.rules)
-    except RuleError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        typer.echo(
-            f"refusing to start: {len(exc.problems)} problem(s) in rules at {settings.rules}",
-            err=True,
-        )
-        raise typer.Exit(1) from None
-
-
 def replay_cmd(
     settings: Settings, paths: list[Path], dry_run: bool, clock: str = "published"
 ) -> None:
     """Replay seed-format files through matching, dedup and delivery."""
+    from monitor.cli_rules import matcher_or_exit
     from monitor.daemon import replay
 
-    matcher = matcher_or_exit(settings)
+    matcher = matcher_or_exit(settings.rules, refusing=True)
     try:
         done = asyncio.run(replay(settings, matcher, paths, dry_run=dry_run, clock=clock))
     except MonitorError as exc:

@@ -58,11 +58,12 @@ def requeue(
     config: ConfigAfterOpt = None,
 ) -> None:
     """Process set-aside items again now, in this process; those that fail again stay."""
-    from monitor.cli_alerts import matcher_or_exit
-    from monitor.pipeline import Pipeline, entry_from_json
+    from monitor.cli_rules import matcher_or_exit
+    from monitor.pipeline import Pipeline
+    from monitor.state.entry_codec import entry_from_json
 
     settings: Settings = ctx.obj(config)
-    matcher = matcher_or_exit(settings)
+    matcher = matcher_or_exit(settings.rules, refusing=True)
 
     async def go(store: Any) -> tuple[int, int]:
         entries = list(await store.items.set_aside())

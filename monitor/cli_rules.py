@@ -18,6 +18,7 @@ from monitor.models import Article, MatchResult
 from monitor.rules.evaluate import Score, micro, read_label_set, score, score_developments
 from monitor.rules.examples import run_examples
 from monitor.rules.explain import explain
+from monitor.rules.load import load_matcher
 from monitor.rules.matcher import Matcher
 from monitor.rules.schema import RuleFile
 from monitor.rules.trace import deciding, leaves
@@ -31,15 +32,17 @@ def _console(err: bool = False) -> Console:
     return Console(stderr=err, highlight=False, soft_wrap=True)
 
 
-def load_matcher(path: Path) -> Matcher:
-    """Load rules or exit 1 listing every problem as file:line (2 when there are none there)."""
+def matcher_or_exit(path: Path, *, refusing: bool = False) -> Matcher:
+    """The rules at `path`, or exit 1 listing every problem as file:line (2 when there are
+    none there). `refusing`: the command would have run with them (`run`, `replay`)."""
     exit_if_missing([path], "rule file or folder")
     try:
-        return Matcher.from_path(path)
+        return load_matcher(path)
     except RuleError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
-        typer.echo(f"{len(exc.problems)} problem(s) in rules at {path}", err=True)
+        lead = "refusing to start: " if refusing else ""
+        typer.echo(f"{lead}{len(exc.problems)} problem(s) in rules at {path}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -53,7 +56,7 @@ def _explain_id(m: Matcher, result: MatchResult, target: str) -> Text:
 @rules_app.command("check")
 def check(path: RulesArg = Path("rules")) -> None:
     """Validate rule files; exit 1 with `file:line: what is wrong` for each problem."""
-    m = load_matcher(path)
+    m = matcher_or_exit(path)
     typer.echo(
         f"ok: {len(m.ruleset.files)} file(s), {len(m.ruleset.lists)} lists, {len(m.ruleset.events)} events, {len(m.ruleset.rules)} rules"
     )
@@ -62,7 +65,7 @@ def check(path: RulesArg = Path("rules")) -> None:
 @rules_app.command("test")
 def test(path: RulesArg = Path("rules")) -> None:
     """Run every inline example; print each failure with its explanation."""
-    m = load_matcher(path)
+    m = matcher_or_exit(path)
     outcomes = run_examples(m)
     failed = [o for o in outcomes if not o.passed]
     console = _console()
@@ -149,7 +152,7 @@ def eval_(
     errors: Annotated[bool, typer.Option(help="explain every false positive/negative")] = True,
 ) -> None:
     """Precision and recall at alert level and event level, with errors explained."""
-    m = load_matcher(rules)
+    m = matcher_or_exit(rules)
     try:
         wanted = read_label_set(labels)
     except ValueError as exc:
@@ -215,7 +218,7 @@ def match(
         typer.echo("error: --format must be jsonl or text", err=True)
         raise typer.Exit(2)
     exit_if_missing(paths)
-    m = load_matcher(rules)
+    m = matcher_or_exit(rules)
     console = _console()
     files = list(iter_text_files(paths))
     per_rule = dict.fromkeys(sorted(m.ruleset.rules), 0)
@@ -249,7 +252,7 @@ def explain_cmd(
     rules: RulesOpt = Path("rules"),
 ) -> None:
     """Explain why a rule (or event) did or did not match a file."""
-    m = load_matcher(rules)
+    m = matcher_or_exit(rules)
     if rule_id not in m.ruleset.rules and rule_id not in m.ruleset.events:
         typer.echo(f"error: no rule or event {rule_id!r} in {rules}", err=True)
         raise typer.Exit(2)

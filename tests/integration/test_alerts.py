@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from monitor.config import Settings, load_settings
 from monitor.daemon import replay
 from monitor.extract.seed_format import read_article
-from monitor.pipeline import build_alerting
+from monitor.rulebook import build_alerting
 from monitor.rules.matcher import Matcher
 from monitor.sinks.registry import build_sinks
 from monitor.state.redis_server import free_port

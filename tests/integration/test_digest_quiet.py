@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 
 from monitor.alerts.engine import quiet_until
 from monitor.config import load_settings
-from monitor.pipeline import build_alerting
+from monitor.rulebook import build_alerting
 from monitor.rules.matcher import Matcher
 from monitor.sinks.registry import build_sinks
 from monitor.state.redis_server import free_port

@@ -8,7 +8,7 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 
 from monitor.models import FeedEntry
-from monitor.pipeline import entry_to_json
+from monitor.state.entry_codec import entry_to_json
 from monitor.state.store import Store, connect
 from tests.support.builders import article_page
 from tests.support.cli import run_monitor

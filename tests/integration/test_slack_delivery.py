@@ -15,7 +15,7 @@ from typing import Any
 from monitor.config import Settings, load_settings
 from monitor.daemon import replay
 from monitor.extract.seed_format import iter_text_files, read_article, write_article
-from monitor.pipeline import build_alerting
+from monitor.rulebook import build_alerting
 from monitor.rules.matcher import Matcher
 from monitor.sinks.registry import build_sinks
 from monitor.sinks.slack import SlackSink

@@ -14,7 +14,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.config import load_settings
-from monitor.daemon import load_matcher, run_once
+from monitor.daemon import run_once
+from monitor.rules.load import load_matcher
 from tests.support.builders import rss
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +44,11 @@ def test_one_down_alert_then_one_recovery(
         service={"feed_alert_after_s": 0.3, "ops_channel": "#ops"},
         alerts={"retry_base": 0.05},
     )
-    matcher = load_matcher(settings)
-    for _ in range(5):
-        asyncio.run(run_once(settings, matcher, drain_s=10))
-        time.sleep(0.35)
+    matcher = load_matcher(settings.rules)
+    now = [time.time()]
+    for _ in range(5):  # a second apart on the pipeline's clock: past the 0.3 s threshold
+        asyncio.run(run_once(settings, matcher, drain_s=10, clock=lambda: now[0]))
+        now[0] += 1.0
 
     lines = [json.loads(x) for x in (tmp_path / "data" / "alerts.jsonl").read_text().splitlines()]
     assert [(x["kind"], x["rule_title"]) for x in lines] == [

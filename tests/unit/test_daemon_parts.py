@@ -1,0 +1,305 @@
+"""The service's components, each on its own over a real Redis and real HTTP servers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from monitor.config import Settings, load_settings
+from monitor.daemon.parts import Duty, Heartbeat, Role
+from monitor.daemon.poller import Poller
+from monitor.daemon.probes import Probes
+from monitor.daemon.reloader import RuleReloader
+from monitor.daemon.sender import Sender
+from monitor.daemon.worker import Worker
+from monitor.models import AlertPayload
+from monitor.pipeline import Pipeline
+from monitor.rules.load import load_matcher
+from monitor.rules.matcher import Matcher
+from monitor.state.redis_server import free_port
+from monitor.state.runtime import open_store
+from monitor.state.store import Store
+from tests.support.builders import article_page, rss
+
+ROOT = Path(__file__).resolve().parents[2]
+HOTLINE = ["The United States and China established a hotline for AI-related military incidents."]
+
+
+class Clock:
+    """A clock the test moves: the components read it instead of the wall clock."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def until(predicate: Callable[[], Awaitable[bool] | bool], what: str) -> None:
+    """Wait for a condition (never a fixed time), failing with `what` after a generous limit."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        result = predicate()
+        if await result if isinstance(result, Awaitable) else result:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _settings(redis_url: str, tmp_path: Path, feed_url: str = "", **extra: object) -> Settings:
+    return load_settings(
+        None,
+        feeds=[{"url": feed_url, "name": "wire"}] if feed_url else [],
+        allow_private_hosts=["127.0.0.1", "localhost"],
+        redis_url=redis_url,
+        data_dir=str(tmp_path / "data"),
+        archive_dir=str(tmp_path / "archive"),
+        rules=str(ROOT / "rules"),
+        **extra,
+    )
+
+
+@pytest.fixture
+async def store(redis_url: str, tmp_path: Path) -> AsyncIterator[Store]:
+    """A Store on the flushed test Redis."""
+    async with open_store(_settings(redis_url, tmp_path)) as opened:
+        yield opened
+
+
+def _feed(httpserver: HTTPServer) -> str:
+    httpserver.expect_request("/a").respond_with_data(
+        article_page("US and China open AI hotline", HOTLINE), content_type="text/html"
+    )
+    httpserver.expect_request("/feed").respond_with_data(
+        rss([{"title": "US and China open AI hotline", "link": httpserver.url_for("/a")}]),
+        content_type="application/rss+xml",
+    )
+    return httpserver.url_for("/feed")
+
+
+def test_each_role_has_its_duties() -> None:
+    """A poller hands items on, a worker consumes and archives, a sender only sends."""
+    assert Role.ALL.duties == Duty.POLL | Duty.SEND | Duty.ARCHIVE
+    assert Role.POLLER.duties == Duty.POLL | Duty.PUBLISH
+    assert Role.WORKER.duties == Duty.CONSUME | Duty.ARCHIVE
+    assert Role.SENDER.duties == Duty.SEND
+
+
+async def _settle(poller: Poller) -> None:
+    """Let the polls a tick started finish (the loop writes their next attempts later)."""
+    await asyncio.gather(*poller.loop.inflight)
+
+
+async def test_a_feed_is_polled_by_one_of_two_pollers(
+    httpserver: HTTPServer, store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """Two pollers, one feed: the first claims and polls it, the second finds nothing due."""
+    settings = _settings(redis_url, tmp_path, _feed(httpserver))
+    clock = Clock()
+    pipeline = Pipeline.build(settings, store, clock=clock)
+    beat = Heartbeat(clock)
+    first = Poller(pipeline, list(settings.feeds), beat, grace_s=5, clock=clock)
+    second = Poller(pipeline, list(settings.feeds), Heartbeat(clock), grace_s=5, clock=clock)
+    try:
+        await first.loop.seed()
+        clock.now += 1  # past the feed's start phase
+        started = [await first.loop.tick(), await second.loop.tick()]
+        await _settle(first)
+    finally:
+        await pipeline.aclose()
+
+    assert started == [1, 0]
+    assert beat.last is not None
+    assert len(list((tmp_path / "archive").rglob("*.txt"))) == 1
+
+
+async def test_a_failed_feed_waits_for_its_backoff(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """After an error the feed is not polled again until the clock passes its next attempt."""
+    settings = _settings(redis_url, tmp_path, f"http://127.0.0.1:{free_port()}/feed",
+                         http={"backoff_base": 100, "backoff_max": 200})  # fmt: skip
+    clock = Clock()
+    began = clock.now
+    pipeline = Pipeline.build(settings, store, clock=clock)
+    beat = Heartbeat(clock)
+    poller = Poller(pipeline, list(settings.feeds), beat, grace_s=5, clock=clock)
+    feed = settings.feeds[0]
+    try:
+        await poller.loop.seed()
+        clock.now += 1  # past the feed's start phase
+        first = await poller.loop.tick()
+        await _settle(poller)
+        during = await poller.loop.tick()  # writes the next attempt back, claims nothing
+        retry_at = (await store.feed_state(feed.key)).next_attempt
+        assert retry_at is not None
+        clock.now = retry_at + 1
+        after = await poller.loop.tick()
+        await _settle(poller)
+    finally:
+        await pipeline.aclose()
+
+    assert (first, during, after) == (1, 0, 1)
+    assert 50 <= retry_at - (began + 1) <= 100  # the backoff, jittered down to half at most
+    assert beat.last is None  # no success to report
+    assert (await store.feed_state(feed.key)).failures == 2
+
+
+async def test_the_poller_polls_once_started_and_stops(
+    httpserver: HTTPServer, store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """Started, it polls each feed at once; stopped, it reports not running and has written
+    each feed's next attempt to the shared schedule."""
+    settings = _settings(redis_url, tmp_path, _feed(httpserver))
+    pipeline = Pipeline.build(settings, store)
+    beat = Heartbeat()
+    poller = Poller(pipeline, list(settings.feeds), beat, grace_s=5, clock=time.time)
+    try:
+        await poller.start()
+        assert poller.running
+        await until(lambda: beat.last is not None, "the first poll")
+        await poller.stop()
+    finally:
+        await pipeline.aclose()
+
+    assert not poller.running
+    assert len(list((tmp_path / "archive").rglob("*.txt"))) == 1
+    [due] = (await store.schedule.due_times()).values()
+    assert due >= time.time() + settings.feeds[0].interval - 60
+
+
+async def test_a_worker_processes_what_a_poller_published(
+    httpserver: HTTPServer, store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """The poller publishes the new item; one worker step archives it and acks it."""
+    settings = _settings(redis_url, tmp_path, _feed(httpserver))
+    poller_side = Pipeline.build(settings, store, publish=True)
+    worker_side = Pipeline.build(settings, store)
+    beat = Heartbeat()
+    worker = Worker(worker_side, settings.workers, settings.archive_path, "w1", beat, grace_s=5)
+    try:
+        [outcome] = await poller_side.poll_all(list(settings.feeds))
+        await store.streams.ensure_group()
+        handled = await worker.step()
+    finally:
+        await poller_side.aclose()
+        await worker_side.aclose()
+
+    assert (outcome.new_items, outcome.archived) == (1, 0)  # published, not processed
+    assert handled == 1 and beat.last is not None
+    assert len(list((tmp_path / "archive").rglob("*.txt"))) == 1
+    assert await store.streams.backlog() == (1, 0)  # in the stream, none pending
+
+
+async def test_a_poison_item_is_not_acked_and_the_worker_goes_on(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """A payload no poller wrote fails its own item only; the worker loop survives it."""
+    settings = _settings(redis_url, tmp_path)
+    pipeline = Pipeline.build(settings, store)
+    worker = Worker(pipeline, settings.workers, settings.archive_path, "w1", Heartbeat(), grace_s=5)
+    try:
+        await store.streams.ensure_group()
+        await store.streams.publish([{"not": "an entry"}])
+        handled = await worker.step()
+    finally:
+        await pipeline.aclose()
+
+    assert handled == 1
+    assert await store.streams.backlog() == (1, 1)  # left pending, to be retried, then dead
+
+
+async def test_a_broken_edit_keeps_the_last_good_rules(tmp_path: Path) -> None:
+    """A rule file that does not load is reported and never swapped in; the fix is."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    swapped: list[Matcher] = []
+    reloader = RuleReloader(rules, swapped.append, check_s=0.05)
+    broken = rules / "zz-broken.yaml"
+    broken.write_text("rules:\n  - id: [not, a, string]\n", encoding="utf-8")
+
+    rejected = await reloader.reload()
+    problem = reloader.problem
+    broken.unlink()
+    accepted = await reloader.reload()
+
+    assert (rejected, accepted) == (False, True)
+    assert problem is not None and problem.startswith("rules rejected: ")
+    assert str(broken) in problem
+    assert reloader.problem is None and len(swapped) == 1
+
+
+async def test_an_edited_rule_file_is_reloaded_by_the_watcher(tmp_path: Path) -> None:
+    """The watcher notices a changed file by itself and swaps the new rules in."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    swapped: list[Matcher] = []
+    reloader = RuleReloader(rules, swapped.append, check_s=0.05)
+    await reloader.start()
+    try:
+        extra = rules / "zz-extra.yaml"
+        extra.write_text("lists:\n  zz_extra_terms: [zebra]\n", encoding="utf-8")
+        await until(lambda: bool(swapped), "the reload")
+    finally:
+        await reloader.stop()
+
+    assert "zz_extra_terms" in swapped[0].ruleset.lists
+
+
+async def test_the_sender_delivers_and_flushes_on_stop(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """A queued message reaches the sink while the sender runs."""
+    settings = _settings(redis_url, tmp_path)
+    pipeline = Pipeline.build(settings, store, load_matcher(ROOT / "rules"))
+    assert pipeline.deliverer is not None
+    sender = Sender(pipeline.deliverer, grace_s=5)
+    sink_file = tmp_path / "data" / "alerts.jsonl"
+    try:
+        await sender.start()
+        await store.alerts.enqueue("ops-test", "ops", _ops_payload(), sorted(pipeline.sinks))
+        pipeline.deliverer.kick.set()
+        await until(lambda: sink_file.exists() and sink_file.read_text() != "", "delivery")
+        await sender.stop()
+    finally:
+        await pipeline.aclose()
+
+    [line] = [json.loads(x) for x in sink_file.read_text().splitlines()]
+    assert (line["kind"], line["rule_title"]) == ("ops", "Feed down: wire")
+    assert await store.alerts.outbox_depth() == 0
+
+
+def _ops_payload() -> AlertPayload:
+    return AlertPayload(rule="feed-health", rule_title="Feed down: wire", severity="high",
+                        headline="Feed down: wire", url="http://127.0.0.1/feed", source="wire",
+                        event="feed-health", evidence="HTTP 500", why="source health check")  # fmt: skip
+
+
+async def test_probes_name_each_reason_and_readiness_waits_for_start(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """Before start: not ready. Past `stale_after_s` with no success: degraded, named."""
+    settings = _settings(redis_url, tmp_path, "http://127.0.0.1:9/feed",
+                         service={"stale_after_s": 60, "port": 0})  # fmt: skip
+    clock = Clock()
+    probes = Probes(settings, store, Role.ALL.duties, Heartbeat(clock), polling=lambda: True,
+                    rules_problem=lambda: "rules rejected: x", watch_sinks=False, clock=clock)  # fmt: skip
+    (settings.archive_path).mkdir(parents=True)
+
+    not_ready, _ = await probes.ready()
+    probes.started_at = clock.now
+    fresh_ok, fresh = await probes.health()
+    clock.now += 61
+    stale_ok, stale = await probes.health()
+
+    assert not not_ready and not fresh_ok and not stale_ok
+    assert fresh["reasons"] == ["rules rejected: x"] and fresh["redis"] is True
+    assert stale["reasons"] == ["no feed polled successfully for 61s", "rules rejected: x"]
+    assert stale["status"] == "degraded"
