@@ -23,6 +23,9 @@ DecisionAction = Literal[
     "unchanged",  # a revision that does not touch the development (recorded only)
 ]
 Change = Literal["", "corrected", "withdrawn"]
+# where an article's text came from: its page (trafilatura), the feed's own summary, or a
+# seed-format file read without a sidecar saying which
+Extraction = Literal["page", "feed", "file"]
 
 
 def short_hash(value: str) -> str:
@@ -75,7 +78,7 @@ class Article:
     published: datetime | None
     fetched: datetime
     language: str | None = None
-    extraction: str = "page"  # "page" (trafilatura) or "feed" (the feed's own summary)
+    extraction: Extraction = "page"
     path: str | None = None  # archive file, once written
     tags: tuple[str, ...] = ()
 

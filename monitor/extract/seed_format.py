@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.models import Article
+from monitor.models import Article, Extraction
 
 SEED_NAME = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
 
@@ -101,6 +101,14 @@ def _dt(value: Any) -> datetime | None:
         return None
 
 
+def _extraction(value: Any) -> Extraction:
+    """The sidecar's word for where the text came from ("file" when it says nothing known)."""
+    match value:
+        case "page" | "feed" | "file":
+            return value  # type: ignore[no-any-return]
+    return "file"
+
+
 def read_article(path: Path) -> Article:
     """Read a seed-format file (and its sidecar when there is one)."""
     raw = path.read_bytes()
@@ -128,7 +136,7 @@ def read_article(path: Path) -> Article:
         published=_dt(meta.get("published")),
         fetched=fetched,
         language=meta.get("language"),
-        extraction=str(meta.get("extraction") or "file"),
+        extraction=_extraction(meta.get("extraction")),
         path=str(path),
         tags=tuple(meta.get("tags") or ()),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.extract.seed_format import iter_text_files
+from monitor.extract.seed_format import iter_text_files, read_article
 
 
 def test_text_files_below_a_folder_skip_hidden_ones_only_below_it(tmp_path: Path) -> None:
@@ -24,3 +24,15 @@ def test_text_files_below_a_folder_skip_hidden_ones_only_below_it(tmp_path: Path
     assert list(iter_text_files([folder / ".trash" / "002_b.txt"])) == [
         folder / ".trash" / "002_b.txt"
     ]
+
+
+def test_where_the_text_came_from_survives_the_sidecar(tmp_path: Path) -> None:
+    """ "page" and "feed" come back as written; no sidecar or an unknown word reads as "file"."""
+    for name, sidecar, expected in (("a", '{"extraction": "feed"}', "feed"),
+                                    ("b", '{"extraction": "scraped"}', "file"),
+                                    ("c", None, "file")):  # fmt: skip
+        (tmp_path / f"{name}.txt").write_text("Headline\nBody.\n", encoding="utf-8")
+        if sidecar is not None:
+            (tmp_path / f"{name}.json").write_text(sidecar, encoding="utf-8")
+
+        assert read_article(tmp_path / f"{name}.txt").extraction == expected
