@@ -15,6 +15,7 @@ from monitor.console import exit_if_missing, progress
 from monitor.errors import RuleError
 from monitor.extract.seed_format import iter_text_files, read_article
 from monitor.models import Article, MatchResult
+from monitor.rules.condition import references
 from monitor.rules.evaluate import Score, micro, read_label_set, score, score_developments
 from monitor.rules.examples import run_examples
 from monitor.rules.explain import explain
@@ -48,8 +49,9 @@ def matcher_or_exit(path: Path, *, refusing: bool = False) -> Matcher:
 
 def _explain_id(m: Matcher, result: MatchResult, target: str) -> Text:
     """Explain a rule (with the events its condition uses) or a single event."""
-    if target in m.c.rules:
-        return explain(result, rule=target, events=sorted(m.c.rules[target].events))
+    if target in m.ruleset.rules:
+        events, _lists = references(m.ruleset.conditions[target], contexts=False)
+        return explain(result, rule=target, events=sorted(events))
     return explain(result, events=[target])
 
 
@@ -262,7 +264,7 @@ def explain_cmd(
     article = read_article(file)
     result = m.match_article(article)
     console = _console()
-    if rule_id in m.c.rules:
+    if rule_id in m.ruleset.rules:
         console.print(_condition_text(m, article, rule_id))
     console.print(_explain_id(m, result, rule_id))
 
@@ -271,12 +273,12 @@ def _condition_text(m: Matcher, article: Article, rule_id: str) -> Text:
     """The rule's condition with every leaf true/false, the deciding one first."""
     published = article.published.date() if article.published else None
     analysis = m.analyse(article.title, article.body, published=published)
-    condition = m.c.rules[rule_id].definition.condition
+    condition = m.ruleset.rules[rule_id].value.condition
     out = Text(f"condition: {condition}\n", style="bold")
     decided = deciding(m, analysis, rule_id)
     if decided is not None:
         out.append(f"  decided by: {decided.text} -> false: {decided.detail}\n", style="red")
-    for leaf in leaves(m, analysis, m.c.rules[rule_id].condition):
+    for leaf in leaves(m, analysis, m.ruleset.conditions[rule_id]):
         mark = "true " if leaf.ok else "false"
         out.append(f"  [{mark}] {leaf.text}: {leaf.detail}\n", style="green" if leaf.ok else "dim")
     return out
