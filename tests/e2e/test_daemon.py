@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -197,13 +196,14 @@ def test_sigterm_mid_burst_loses_nothing_and_resumes(
 
         second = DaemonProcess(cfg)
         try:
+            second.wait_for(lambda: second.logged("started"), what="the restart")
             second.wait_for(
                 lambda: len(slack.posted()) >= expected, timeout=90, what="the rest of the burst"
             )
-            time.sleep(3)  # anything extra would show up now
-            assert second.terminate() == 0
+            assert second.terminate() == 0  # the sender flushes the outbox before exiting
         finally:
             second.kill()
+    assert second.logged("outbox_flushed")  # nothing was left to send: no extra message waits
 
     keys = [m["metadata"]["event_payload"]["idempotency_key"] for m in slack.posted()]
     assert len(keys) == expected and len(set(keys)) == expected
