@@ -17,7 +17,7 @@ from typing import Any
 
 from monitor.config import Settings, load_settings
 from monitor.extract.seed_format import iter_text_files, read_article
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from monitor.rules.trace import why_silent
 
 ARTICLES = Path(__file__).parent / "articles"
@@ -131,7 +131,7 @@ def run_demo(rules: Path | None = None, data_dir: Path | None = None) -> int:
     from monitor.daemon import run_once
 
     rules = rules or default_rules()
-    matcher = Matcher.from_path(rules)
+    matcher = load_matcher(rules)
     articles = corpus()
     print(
         f"monitor demo: {len(articles)} articles (a few real developments, many traps) on 127.0.0.1, rules from {rules}\n"
