@@ -50,6 +50,7 @@ class Daemon:
         self.reloader = RuleReloader(
             settings.rules, self._swap, check_s=settings.service.reload_check_s
         )
+        self.probes: Probes | None = None
         self._pipeline: Pipeline | None = None
 
     @property
@@ -88,11 +89,12 @@ class Daemon:
 
     async def _serve(self, pipeline: Pipeline) -> None:
         """Start the components, wait for a signal, stop those started in reverse order."""
-        poller = self._poller(pipeline)
-        probes = self._probes(pipeline, poller)
+        components = self.components(pipeline)
+        probes = self.probes
+        assert probes is not None  # components() made them
         started: list[Component] = []
         try:
-            for component in self.components(pipeline, probes, poller):
+            for component in components:
                 await component.start()
                 started.append(component)
             probes.started_at = self.clock()
@@ -104,11 +106,12 @@ class Daemon:
             for component in reversed(started):
                 await component.stop()
 
-    def components(
-        self, pipeline: Pipeline, probes: Probes, poller: Poller | None
-    ) -> list[Component]:
-        """The role's components, in start order."""
+    def components(self, pipeline: Pipeline) -> list[Component]:
+        """The role's components over `pipeline`, in start order (`probes` kept to mark the
+        start and the stop)."""
         duties, grace = self.role.duties, self.settings.service.drain_grace_s
+        poller = self._poller(pipeline)
+        self.probes = self._probes(pipeline, poller)
         sender = (
             Sender(pipeline.deliverer, grace_s=grace)
             if Duty.SEND in duties and pipeline.deliverer is not None
@@ -119,7 +122,7 @@ class Daemon:
                    self.heartbeat, grace_s=grace)
             if Duty.CONSUME in duties else None
         )  # fmt: skip
-        parts: list[Component | None] = [probes, sender, worker, self.reloader, poller]
+        parts: list[Component | None] = [self.probes, sender, worker, self.reloader, poller]
         return [p for p in parts if p is not None]
 
     def _poller(self, pipeline: Pipeline) -> Poller | None:

@@ -18,6 +18,7 @@ from monitor.daemon.poller import Poller
 from monitor.daemon.probes import Probes
 from monitor.daemon.reloader import RuleReloader
 from monitor.daemon.sender import Sender
+from monitor.daemon.service import Daemon
 from monitor.daemon.worker import Worker
 from monitor.models import AlertPayload
 from monitor.pipeline import Pipeline
@@ -303,3 +304,48 @@ async def test_probes_name_each_reason_and_readiness_waits_for_start(
     assert fresh["reasons"] == ["rules rejected: x"] and fresh["redis"] is True
     assert stale["reasons"] == ["no feed polled successfully for 61s", "rules rejected: x"]
     assert stale["status"] == "degraded"
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (Role.ALL, ["Probes", "Sender", "RuleReloader", "Poller"]),
+        (Role.POLLER, ["Probes", "RuleReloader", "Poller"]),
+        (Role.WORKER, ["Probes", "Worker", "RuleReloader"]),
+        (Role.SENDER, ["Probes", "Sender", "RuleReloader"]),
+    ],
+)
+async def test_each_role_composes_its_components_in_start_order(
+    role: Role, expected: list[str], store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """Health first, the poller last; only a sending role sends, only a worker consumes."""
+    settings = _settings(redis_url, tmp_path, "http://127.0.0.1:9/feed")
+    matcher = load_matcher(ROOT / "rules")
+    pipeline = Pipeline.build(settings, store, matcher, publish=Duty.PUBLISH in role.duties)
+    try:
+        components = Daemon(settings, matcher, role).components(pipeline)
+    finally:
+        await pipeline.aclose()
+
+    assert [type(c).__name__ for c in components] == expected
+
+
+async def test_the_daemon_starts_every_component_and_stops_on_request(
+    httpserver: HTTPServer, redis_url: str, tmp_path: Path
+) -> None:
+    """In-process: ready once all started, the feed polled and archived, exit code 0 on stop."""
+    settings = _settings(redis_url, tmp_path, _feed(httpserver), service={"port": 0})
+    daemon = Daemon(settings, load_matcher(ROOT / "rules"), Role.ALL)
+    run = asyncio.create_task(daemon.run())
+    try:
+        await until(lambda: daemon.heartbeat.last is not None, "the first poll")
+        assert daemon.probes is not None and daemon.probes.started_at is not None
+        ready, detail = await daemon.probes.ready()
+    finally:
+        daemon.stopping.set()
+        code = await asyncio.wait_for(run, timeout=60)
+
+    assert code == 0
+    assert ready, detail
+    assert len(list((tmp_path / "archive").rglob("*.txt"))) == 1
+    assert daemon.probes.stopping
