@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
 from monitor.state.redis_server import RedisServer, free_port
+from monitor.state.store import Store, connect
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +28,14 @@ def redis_url(redis_server: RedisServer) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture
+async def store(redis_url: str) -> AsyncIterator[Store]:
+    """A Store on the flushed server, its connections closed after the test."""
+    opened = Store(connect(redis_url))
+    yield opened
+    await opened.aclose()
 
 
 @pytest.fixture

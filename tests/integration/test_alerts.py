@@ -20,7 +20,7 @@ from monitor.rulebook import build_alerting
 from monitor.rules.matcher import Matcher
 from monitor.sinks.registry import build_sinks
 from monitor.state.redis_server import free_port
-from monitor.state.store import Store, connect
+from monitor.state.store import Store
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import LEAD, REWRITES, article, six_outlets
 from tests.support.packs import pack_with_dedup
@@ -75,7 +75,9 @@ def _lead(reply: dict[str, Any]) -> str:
     return str(reply["blocks"][0]["text"]["text"]).split(":*", 1)[0].lstrip("⚠️ *")
 
 
-def test_six_outlets_one_alert_five_replies_despite_500s(redis_url: str, tmp_path: Path) -> None:
+async def test_six_outlets_one_alert_five_replies_despite_500s(
+    redis_url: str, tmp_path: Path
+) -> None:
     """The issue's done-when: one alert, a thread reply per further outlet, copies marked and
     counted once, the count kept current; a second replay sends nothing."""
     folder = tmp_path / "in"
@@ -85,10 +87,10 @@ def test_six_outlets_one_alert_five_replies_despite_500s(redis_url: str, tmp_pat
         slack.fail(3, status=500)
         settings = _settings(redis_url, tmp_path, slack=_slack(slack))
 
-        done = asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        done = await replay(settings, MATCHER, [folder], dry_run=False)
         top, replies = _thread(slack)
         calls_after_first = len(slack.state.calls)
-        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        await replay(settings, MATCHER, [folder], dry_run=False)
 
         joint = _joint(done)
         assert len(joint) >= 5  # the original, both copies and the rewrites the pack reads
@@ -109,107 +111,103 @@ def test_six_outlets_one_alert_five_replies_despite_500s(redis_url: str, tmp_pat
         assert len(slack.state.calls) == calls_after_first
 
 
-def test_syndicated_copies_join_the_story(redis_url: str, tmp_path: Path) -> None:
+async def test_syndicated_copies_join_the_story(redis_url: str, tmp_path: Path) -> None:
     """The original and its two syndicated copies are one story; rewrites are their own."""
     folder = tmp_path / "in"
     folder.mkdir()
     six_outlets(folder)
     settings = _settings(redis_url, tmp_path)
 
-    done = asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+    done = await replay(settings, MATCHER, [folder], dry_run=False)
 
     stories = [p.story for p in done]
     assert stories[0] == stories[1] == stories[2]
     assert len(set(stories[3:]) - {stories[0]}) == 3
 
 
-def test_same_text_same_outlet_is_dropped_before_matching(redis_url: str, tmp_path: Path) -> None:
+async def test_same_text_same_outlet_is_dropped_before_matching(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
     """A re-publication (new URL, same outlet, same text) never reaches the rules."""
+    settings = _settings(redis_url, tmp_path)
+    engine, _ = build_alerting(settings, store, MATCHER, build_sinks(settings))
+    a = article(1, "wire.example", "US and China issue joint statement", [LEAD])
+    b = article(2, "wire.example", "US and China issue joint statement", [LEAD])
 
-    async def go() -> list[Any]:
-        store = Store(connect(redis_url))
-        try:
-            settings = _settings(redis_url, tmp_path)
-            engine, _ = build_alerting(settings, store, MATCHER, build_sinks(settings))
-            a = article(1, "wire.example", "US and China issue joint statement", [LEAD])
-            b = article(2, "wire.example", "US and China issue joint statement", [LEAD])
-            return [await engine.process(a), await engine.process(b)]
-        finally:
-            await store.aclose()
+    first, second = await engine.process(a), await engine.process(b)
 
-    first, second = asyncio.run(go())
     assert [a for _r, a in [(d[0], d[1].action) for d in first.decisions]] == ["open"]
     assert second.dropped and second.result is None
 
 
-def test_realert_window_old_news_then_a_new_alert(redis_url: str, tmp_path: Path) -> None:
+async def test_realert_window_old_news_then_a_new_alert(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
     """Within the window: follow-up; just after it: old news into the earlier alert's thread;
     past the old-news horizon (30 days): a new alert (the clock is a constructor seam)."""
     now = [1_000_000.0]
     later = {2: 25 * 3600, 3: 2 * 3600, 4: 32 * 86400}  # us-china-joint-statement: realert 24h
+    settings = _settings(redis_url, tmp_path)
+    engine, _ = build_alerting(
+        settings, store, MATCHER, build_sinks(settings), clock=lambda: now[0]
+    )
+    actions = []
+    for n, outlet in enumerate(["a.example", "b.example", "c.example", "d.example", "e.example"]):
+        now[0] += later.get(n, 0)
+        processed = await engine.process(
+            article(n, outlet, "Joint statement issued", [LEAD + f" ({outlet})"])
+        )
+        actions += [d.action for _r, d in processed.decisions]
 
-    async def go() -> list[str]:
-        store = Store(connect(redis_url))
-        try:
-            settings = _settings(redis_url, tmp_path)
-            engine, _ = build_alerting(
-                settings, store, MATCHER, build_sinks(settings), clock=lambda: now[0]
-            )
-            actions = []
-            for n, outlet in enumerate(
-                ["a.example", "b.example", "c.example", "d.example", "e.example"]
-            ):
-                now[0] += later.get(n, 0)
-                processed = await engine.process(
-                    article(n, outlet, "Joint statement issued", [LEAD + f" ({outlet})"])
-                )
-                actions += [d.action for _r, d in processed.decisions]
-            return actions
-        finally:
-            await store.aclose()
-
-    assert asyncio.run(go()) == ["open", "followup", "again", "followup", "open"]
+    assert actions == ["open", "followup", "again", "followup", "open"]
 
 
-def test_slack_failing_then_recovering_sends_exactly_once(redis_url: str, tmp_path: Path) -> None:
+async def test_slack_failing_then_recovering_sends_exactly_once(
+    redis_url: str, tmp_path: Path
+) -> None:
     """Five 500s then success: one message, five failed attempts recorded, none dead."""
     folder = tmp_path / "in"
     folder.mkdir()
     write_one(folder)
     with SlackAPI() as slack:
         slack.fail(5, status=503)
-        asyncio.run(
-            replay(
-                _settings(redis_url, tmp_path, slack=_slack(slack)),
-                MATCHER,
-                [folder],
-                dry_run=False,
-            )
+        await replay(
+            _settings(redis_url, tmp_path, slack=_slack(slack)),
+            MATCHER,
+            [folder],
+            dry_run=False,
         )
 
         assert len(slack.posted()) == 1
         assert [c.status for c in slack.calls("chat.postMessage")] == [503] * 5 + [200]
 
 
-def test_429_retry_after_is_honoured(redis_url: str, tmp_path: Path) -> None:
+async def test_429_retry_after_is_honoured(redis_url: str, tmp_path: Path) -> None:
     """After a 429 with Retry-After: 2 the next attempt waits at least 2 s."""
     folder = tmp_path / "in"
     folder.mkdir()
     write_one(folder)
     with SlackAPI() as slack:
         slack.fail(1, status=429, retry_after=2)
-        asyncio.run(
-            replay(
-                _settings(redis_url, tmp_path, slack=_slack(slack)),
-                MATCHER,
-                [folder],
-                dry_run=False,
-            )
+        await replay(
+            _settings(redis_url, tmp_path, slack=_slack(slack)),
+            MATCHER,
+            [folder],
+            dry_run=False,
         )
 
         first, second = slack.calls("chat.postMessage")
         assert first.status == 429 and second.status == 200
         assert second.at - first.at >= 2.0
+
+
+async def _until(condition: Any, what: str, timeout: float = 30.0) -> None:
+    """Wait for a condition (never a fixed window); fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.02)
 
 
 def write_one(folder: Path) -> None:
@@ -222,8 +220,8 @@ def write_one(folder: Path) -> None:
     )
 
 
-def test_crash_after_slack_accepted_is_reconciled_not_resent(
-    redis_url: str, tmp_path: Path
+async def test_crash_after_slack_accepted_is_reconciled_not_resent(
+    store: Store, redis_url: str, tmp_path: Path
 ) -> None:
     """Slack stored the message but our sender died before recording it: the next sender finds
     the idempotency key in conversations.history and does not post again."""
@@ -237,55 +235,41 @@ def test_crash_after_slack_accepted_is_reconciled_not_resent(
         settings = _settings(redis_url, tmp_path, slack=_slack(slack))
         matcher = MATCHER
 
-        async def first_run() -> None:
-            store = Store(connect(redis_url))
-            try:
-                engine, deliverer = build_alerting(settings, store, matcher, build_sinks(settings))
-                await engine.process(read_article(next(folder.glob("*.txt"))))
-                [name] = await store.alerts.claim(10, settings.alerts.lease_s)
-                entry = await store.alerts.entry(name)
-                assert entry is not None
-                task = asyncio.create_task(deliverer._handle(entry))
-                await asyncio.sleep(1.0)
-                task.cancel()  # the process dies mid-send, after Slack accepted the message
-            finally:
-                await store.aclose()
-
-        asyncio.run(first_run())
-        time.sleep(1.2)  # the lease runs out
-        asyncio.run(replay(settings, matcher, [folder], dry_run=False))  # a restarted daemon drains
+        engine, deliverer = build_alerting(settings, store, matcher, build_sinks(settings))
+        await engine.process(read_article(next(folder.glob("*.txt"))))
+        [name] = await store.alerts.claim(10, settings.alerts.lease_s)
+        entry = await store.alerts.entry(name)
+        assert entry is not None
+        task = asyncio.create_task(deliverer._handle(entry))
+        await _until(lambda: slack.posted(), "Slack accepted the message")
+        task.cancel()  # the process dies mid-send, after Slack accepted the message
+        await asyncio.sleep(settings.alerts.lease_s + 0.2)  # the lease runs out
+        await replay(settings, matcher, [folder], dry_run=False)  # a restarted daemon drains
 
         assert len(slack.posted()) == 1
         assert len(slack.calls("chat.postMessage")) == 1
         assert slack.calls("conversations.history")
 
 
-def test_min_sources_holds_then_releases(redis_url: str, tmp_path: Path) -> None:
+async def test_min_sources_holds_then_releases(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
     """With min_sources: 3, nothing is sent until the third outlet reports it."""
     matcher = pack_with_dedup(tmp_path, RULE, "{realert: 24h, min_sources: 3}")
     assert matcher.ruleset.rules[RULE].value.dedup.min_sources == 3
 
-    async def go() -> list[tuple[str, int]]:
-        store = Store(connect(redis_url))
-        try:
-            settings = _settings(redis_url, tmp_path)
-            engine, _ = build_alerting(settings, store, matcher, build_sinks(settings))
-            seen = []
-            texts = [LEAD, REWRITES[0], REWRITES[1], REWRITES[3]]  # independent reports
-            for n, outlet in enumerate(["a.example", "b.example", "c.example", "d.example"]):
-                text = texts[n]
-                processed = await engine.process(
-                    article(n, outlet, "Joint statement issued", [text])
-                )
-                seen.append((processed.decisions[0][1].action, await store.alerts.outbox_depth()))
-            return seen
-        finally:
-            await store.aclose()
+    settings = _settings(redis_url, tmp_path)
+    engine, _ = build_alerting(settings, store, matcher, build_sinks(settings))
+    seen = []
+    texts = [LEAD, REWRITES[0], REWRITES[1], REWRITES[3]]  # independent reports
+    for n, outlet in enumerate(["a.example", "b.example", "c.example", "d.example"]):
+        processed = await engine.process(article(n, outlet, "Joint statement issued", [texts[n]]))
+        seen.append((processed.decisions[0][1].action, await store.alerts.outbox_depth()))
 
-    assert asyncio.run(go()) == [("held", 0), ("held", 0), ("open", 1), ("followup", 2)]
+    assert seen == [("held", 0), ("held", 0), ("open", 1), ("followup", 2)]
 
 
-def test_dry_run_leaves_redis_untouched(
+async def test_dry_run_leaves_redis_untouched(
     redis_url: str, tmp_path: Path, sync_redis: redis.Redis, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`replay --dry-run` prints the alert and follow-ups and writes no key at all."""
@@ -293,7 +277,7 @@ def test_dry_run_leaves_redis_untouched(
     folder.mkdir()
     six_outlets(folder)
 
-    done = asyncio.run(replay(_settings(redis_url, tmp_path), MATCHER, [folder], dry_run=True))
+    done = await replay(_settings(redis_url, tmp_path), MATCHER, [folder], dry_run=True)
 
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     kinds = [json.loads(x)["kind"] for x in lines if json.loads(x)["rule"] == RULE]
@@ -311,7 +295,7 @@ class _Mailbox:
         return "250 OK"
 
 
-def test_email_alert_and_followups_thread(redis_url: str, tmp_path: Path) -> None:
+async def test_email_alert_and_followups_thread(redis_url: str, tmp_path: Path) -> None:
     """Multipart text+HTML; follow-ups carry In-Reply-To/References = the alert's Message-ID."""
     folder = tmp_path / "in"
     folder.mkdir()
@@ -332,7 +316,7 @@ def test_email_alert_and_followups_thread(redis_url: str, tmp_path: Path) -> Non
                 "starttls": False,
             },
         )
-        done = asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        done = await replay(settings, MATCHER, [folder], dry_run=False)
     finally:
         controller.stop()
 
@@ -348,7 +332,9 @@ def test_email_alert_and_followups_thread(redis_url: str, tmp_path: Path) -> Non
     assert len({m["Message-ID"] for m in box.messages}) == len(box.messages)
 
 
-def test_undeliverable_goes_dead_and_retry_sends_it(redis_url: str, tmp_path: Path) -> None:
+async def test_undeliverable_goes_dead_and_retry_sends_it(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
     """A permanent Slack error dead-letters at once; after the fault is gone, retry delivers."""
     folder = tmp_path / "in"
     folder.mkdir()
@@ -356,36 +342,28 @@ def test_undeliverable_goes_dead_and_retry_sends_it(redis_url: str, tmp_path: Pa
     with SlackAPI() as slack:
         slack.fail(1, status=200, error="channel_not_found")
         settings = _settings(redis_url, tmp_path, slack=_slack(slack))
-        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        await replay(settings, MATCHER, [folder], dry_run=False)
 
-        async def dead_then_retry() -> tuple[int, int, int]:
-            store = Store(connect(redis_url))
-            try:
-                dead = await store.alerts.dead_entries()
-                revived = len(await store.alerts.revive())
-                _engine, deliverer = build_alerting(settings, store, MATCHER, build_sinks(settings))
-                await deliverer.drain(10)
-                return len(dead), revived, len(await store.alerts.dead_entries())
-            finally:
-                await store.aclose()
+        dead = await store.alerts.dead_entries()
+        revived = len(await store.alerts.revive())
+        _engine, deliverer = build_alerting(settings, store, MATCHER, build_sinks(settings))
+        await deliverer.drain(10)
 
-        assert asyncio.run(dead_then_retry()) == (1, 1, 0)
+        assert (len(dead), revived, len(await store.alerts.dead_entries())) == (1, 1, 0)
         assert len(slack.posted()) == 1
 
 
-def test_webhook_mode_posts_without_threads(redis_url: str, tmp_path: Path) -> None:
+async def test_webhook_mode_posts_without_threads(redis_url: str, tmp_path: Path) -> None:
     """Incoming-webhook fallback: alert and follow-ups as separate messages."""
     folder = tmp_path / "in"
     folder.mkdir()
     six_outlets(folder)
     with SlackAPI() as slack:
-        done = asyncio.run(
-            replay(
-                _settings(redis_url, tmp_path, slack={"webhook_url": slack.webhook_url}),
-                MATCHER,
-                [folder],
-                dry_run=False,
-            )
+        done = await replay(
+            _settings(redis_url, tmp_path, slack={"webhook_url": slack.webhook_url}),
+            MATCHER,
+            [folder],
+            dry_run=False,
         )
         sent = [d for p in done for _r, d in p.decisions if d.action in ("open", "followup")]
         assert len(sent) >= 6
@@ -393,7 +371,9 @@ def test_webhook_mode_posts_without_threads(redis_url: str, tmp_path: Path) -> N
         assert not any(m.get("thread_ts") for m in slack.posted())
 
 
-def test_walkback_posts_into_the_open_alert_and_flags_it(redis_url: str, tmp_path: Path) -> None:
+async def test_walkback_posts_into_the_open_alert_and_flags_it(
+    redis_url: str, tmp_path: Path
+) -> None:
     """A `follows:` rule posts a correction in the alert's thread and marks the parent DISPUTED."""
     folder = tmp_path / "in"
     folder.mkdir()
@@ -413,13 +393,11 @@ def test_walkback_posts_into_the_open_alert_and_flags_it(redis_url: str, tmp_pat
         ),
     )
     with SlackAPI() as slack:
-        asyncio.run(
-            replay(
-                _settings(redis_url, tmp_path, slack=_slack(slack)),
-                MATCHER,
-                [folder],
-                dry_run=False,
-            )
+        await replay(
+            _settings(redis_url, tmp_path, slack=_slack(slack)),
+            MATCHER,
+            [folder],
+            dry_run=False,
         )
         top, replies = _top_and_replies(slack)
 
@@ -429,7 +407,7 @@ def test_walkback_posts_into_the_open_alert_and_flags_it(redis_url: str, tmp_pat
     assert "DISPUTED by Beijing" in str(top[0]["blocks"])
 
 
-def test_walkback_without_an_open_alert_opens_nothing(redis_url: str, tmp_path: Path) -> None:
+async def test_walkback_without_an_open_alert_opens_nothing(redis_url: str, tmp_path: Path) -> None:
     """A denial of something never alerted is not an alert of its own."""
     folder = tmp_path / "in"
     folder.mkdir()
@@ -445,13 +423,11 @@ def test_walkback_without_an_open_alert_opens_nothing(redis_url: str, tmp_path: 
         ),
     )
     with SlackAPI() as slack:
-        done = asyncio.run(
-            replay(
-                _settings(redis_url, tmp_path, slack=_slack(slack)),
-                MATCHER,
-                [folder],
-                dry_run=False,
-            )
+        done = await replay(
+            _settings(redis_url, tmp_path, slack=_slack(slack)),
+            MATCHER,
+            [folder],
+            dry_run=False,
         )
         assert [d.action for _r, d in done[0].decisions] == ["no_parent"]
         assert slack.posted() == []

@@ -3,7 +3,6 @@ Slack stand-in, the real rule pack, through `replay`."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from monitor.extract.seed_format import write_article
 from monitor.models import Article
 from monitor.rules.matcher import Matcher
 from monitor.state.redis_server import free_port
-from monitor.state.store import Store, connect
+from monitor.state.store import Store
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import BODY, LEAD, REWRITES, article
 from tests.support.builders import article_page, rss
@@ -66,19 +65,8 @@ def _write(folder: Path, docs: list[Article]) -> Path:
     return folder
 
 
-def _alert(redis_url: str, alert_id: str) -> Any:
-    async def go() -> Any:
-        store = Store(connect(redis_url))
-        try:
-            return await store.alerts.alert(alert_id)
-        finally:
-            await store.aclose()
-
-    return asyncio.run(go())
-
-
-def test_denials_by_either_government_dispute_the_alert_and_never_count(
-    redis_url: str, tmp_path: Path
+async def test_denials_by_either_government_dispute_the_alert_and_never_count(
+    store: Store, redis_url: str, tmp_path: Path
 ) -> None:
     """A US denial that names the development is a dispute, not corroboration; so is China's.
     Each thread reply says who disputes what; the parent shows DISPUTED by both; 1 outlet."""
@@ -88,9 +76,7 @@ def test_denials_by_either_government_dispute_the_alert_and_never_count(
         article(2, "state.example", CN_DENIAL[0], [CN_DENIAL[1]]),
     ])  # fmt: skip
     with SlackAPI() as slack:
-        done = asyncio.run(
-            replay(_settings(redis_url, tmp_path, slack), MATCHER, [folder], dry_run=False)
-        )
+        done = await replay(_settings(redis_url, tmp_path, slack), MATCHER, [folder], dry_run=False)
         msgs = slack.posted("#us-china-ai")
 
     top = [m for m in msgs if not m.get("thread_ts")]
@@ -108,7 +94,7 @@ def test_denials_by_either_government_dispute_the_alert_and_never_count(
     header = top[0]["blocks"][0]["text"]["text"]
     assert header.startswith("⚠️ DISPUTED by China") and ", The White House · " in header
     assert '*Sources:* 1 independent report"' in str(top[0]["blocks"]).replace("'", '"')
-    alert = _alert(redis_url, done[0].decisions[0][1].alert_id)
+    alert = await store.alerts.alert(done[0].decisions[0][1].alert_id)
     assert alert.sources == 1 and alert.source_names == ("wire.example",)
 
 
@@ -118,7 +104,7 @@ def _pack_with_min_sources(tmp_path: Path, n: int) -> Matcher:
     )
 
 
-def test_a_verbatim_copy_does_not_satisfy_min_sources(redis_url: str, tmp_path: Path) -> None:
+async def test_a_verbatim_copy_does_not_satisfy_min_sources(redis_url: str, tmp_path: Path) -> None:
     """min_sources: 2 counts independent reports: the wire story and its copy on another site
     hold the alert; an independent rewrite releases it, which lists every outlet with the copy
     marked, and counts 2 reports from 3 outlets."""
@@ -134,9 +120,9 @@ def test_a_verbatim_copy_does_not_satisfy_min_sources(redis_url: str, tmp_path: 
     ])  # fmt: skip
     with SlackAPI() as slack:
         settings = _settings(redis_url, tmp_path, slack)
-        held = asyncio.run(replay(settings, matcher, [copy_folder], dry_run=False))
+        held = await replay(settings, matcher, [copy_folder], dry_run=False)
         posted_while_held = slack.posted()
-        released = asyncio.run(replay(settings, matcher, [rewrite_folder], dry_run=False))
+        released = await replay(settings, matcher, [rewrite_folder], dry_run=False)
         msgs = slack.posted("#us-china-ai")
 
     rule = "us-china-joint-statement"
@@ -177,7 +163,9 @@ def _desk_feed(httpserver: HTTPServer, slow_first: bool) -> None:
     )
 
 
-def _once(httpserver: HTTPServer, redis_url: str, tmp_path: Path) -> list[tuple[Any, ...]]:
+async def _once(
+    httpserver: HTTPServer, store: Store, redis_url: str, tmp_path: Path
+) -> list[tuple[Any, ...]]:
     settings = load_settings(
         None,
         feeds=[{"url": httpserver.url_for("/feed.xml"), "name": "desk"}],
@@ -187,32 +175,25 @@ def _once(httpserver: HTTPServer, redis_url: str, tmp_path: Path) -> list[tuple[
         allow_private_hosts=["127.0.0.1"],
         alerts={"console": False},
     )
-    asyncio.run(run_once(settings, MATCHER, drain_s=30))
-
-    async def alerts() -> list[dict[str, Any]]:
-        store = Store(connect(redis_url))
-        try:
-            return await store.alerts.recent_alerts(10)
-        finally:
-            await store.aclose()
+    await run_once(settings, MATCHER, drain_s=30)
 
     return [
-        (a["rule"], a["payload"]["url"].rsplit("/", 1)[1], a["stories"], a["articles"])
-        for a in asyncio.run(alerts())
+        (a.rule, a.payload.url.rsplit("/", 1)[1], a.stories, a.articles)
+        for a in await store.alerts.recent(10)
     ]
 
 
-def test_the_same_feed_twice_gives_the_same_stories_whatever_the_timing(
-    httpserver: HTTPServer, redis_url: str, tmp_path: Path, sync_redis: Any
+async def test_the_same_feed_twice_gives_the_same_stories_whatever_the_timing(
+    httpserver: HTTPServer, store: Store, redis_url: str, tmp_path: Path, sync_redis: Any
 ) -> None:
     """Pages answering in the opposite order change nothing: the alert opens on the original
     (the oldest), its copies join its story, and the counts are the same."""
     _desk_feed(httpserver, slow_first=False)
-    fast_original = _once(httpserver, redis_url, tmp_path / "a")
+    fast_original = await _once(httpserver, store, redis_url, tmp_path / "a")
     httpserver.clear()
     sync_redis.flushall()
     _desk_feed(httpserver, slow_first=True)
-    slow_original = _once(httpserver, redis_url, tmp_path / "b")
+    slow_original = await _once(httpserver, store, redis_url, tmp_path / "b")
 
     assert fast_original == slow_original
     [(_rule, opened_on, stories, articles)] = [
@@ -256,7 +237,7 @@ def _serve_item(httpserver: HTTPServer, title: str, paragraphs: list[str]) -> No
     )
 
 
-def test_an_item_corrected_in_place_posts_a_correction_in_the_thread(
+async def test_an_item_corrected_in_place_posts_a_correction_in_the_thread(
     httpserver: HTTPServer, redis_url: str, tmp_path: Path
 ) -> None:
     """Same guid, a CORRECTED headline and new text that no longer reports the statement: the
@@ -264,10 +245,10 @@ def test_an_item_corrected_in_place_posts_a_correction_in_the_thread(
     with SlackAPI() as slack:
         settings = _slack_settings(httpserver, redis_url, tmp_path, slack)
         _serve_item(httpserver, STATEMENT, [LEAD, *BODY])
-        asyncio.run(run_once(settings, MATCHER, drain_s=30))
+        await run_once(settings, MATCHER, drain_s=30)
         before = slack.posted("#us-china-ai")
         _serve_item(httpserver, "CORRECTED: US and China issue separate AI readouts", [WRONG])
-        asyncio.run(run_once(settings, MATCHER, drain_s=30))
+        await run_once(settings, MATCHER, drain_s=30)
         after = slack.posted("#us-china-ai")
 
     [alert] = [m for m in before if "US and China issue a joint statement:" in m["text"]]
@@ -282,7 +263,7 @@ def test_an_item_corrected_in_place_posts_a_correction_in_the_thread(
     assert "*Sources:* no report stands after corrections" in str(parent["blocks"])
 
 
-def test_a_corrected_reissue_at_a_new_url_posts_a_correction(
+async def test_a_corrected_reissue_at_a_new_url_posts_a_correction(
     redis_url: str, tmp_path: Path
 ) -> None:
     """The same outlet re-issues its story as CORRECTED at a new URL: a Correction in the
@@ -296,8 +277,8 @@ def test_a_corrected_reissue_at_a_new_url_posts_a_correction(
     folder = _write(tmp_path / "in", [first, fixed])
     with SlackAPI() as slack:
         settings = _settings(redis_url, tmp_path, slack)
-        done = asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
-        again = asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        done = await replay(settings, MATCHER, [folder], dry_run=False)
+        again = await replay(settings, MATCHER, [folder], dry_run=False)
         msgs = slack.posted("#us-china-ai")
 
     rule = "us-china-joint-statement"
@@ -330,7 +311,7 @@ def _config(tmp_path: Path, redis_url: str, slack: SlackAPI) -> Path:
     return cfg
 
 
-def test_replay_with_sidecar_dates_puts_old_news_in_the_first_thread(
+async def test_replay_with_sidecar_dates_puts_old_news_in_the_first_thread(
     redis_url: str, tmp_path: Path, sync_redis: Any
 ) -> None:
     """`monitor replay` runs each file at its sidecar's `published` time: the hotline reported
@@ -400,8 +381,8 @@ def _mail_settings(redis_url: str, tmp_path: Path, port: int, starttls: bool) ->
     )
 
 
-def test_mail_replies_keep_the_subject_and_plain_text_is_refused(
-    redis_url: str, tmp_path: Path, sync_redis: Any
+async def test_mail_replies_keep_the_subject_and_plain_text_is_refused(
+    store: Store, redis_url: str, tmp_path: Path, sync_redis: Any
 ) -> None:
     """Follow-ups and disputes reuse the alert's subject with "Re:", carry Auto-Submitted and a
     +0000 Date; with starttls: true a server offering no STARTTLS gets nothing at all."""
@@ -416,21 +397,17 @@ def test_mail_replies_keep_the_subject_and_plain_text_is_refused(
     controller = Controller(box, hostname="127.0.0.1", port=port)  # no STARTTLS offered
     controller.start()
     try:
-        asyncio.run(
-            replay(
-                _mail_settings(redis_url, tmp_path, port, False), MATCHER, [folder], dry_run=False
-            )
+        await replay(
+            _mail_settings(redis_url, tmp_path, port, False), MATCHER, [folder], dry_run=False
         )
         plain = list(box.messages)
         box.messages.clear()
         sync_redis.flushall()
-        refused = asyncio.run(
-            replay(
-                _mail_settings(redis_url, tmp_path / "tls", port, True),
-                MATCHER,
-                [folder],
-                dry_run=False,
-            )
+        refused = await replay(
+            _mail_settings(redis_url, tmp_path / "tls", port, True),
+            MATCHER,
+            [folder],
+            dry_run=False,
         )
     finally:
         controller.stop()
@@ -442,19 +419,8 @@ def test_mail_replies_keep_the_subject_and_plain_text_is_refused(
     assert all(str(m["Date"]).endswith("+0000") for m in plain)
     assert next(d.action for p in refused for _r, d in p.decisions) == "open"
     assert box.messages == []
-    [dead, *_] = [e for e in _dead_entries(redis_url) if e.kind == "alert"]
+    [dead, *_] = [e for e in await store.alerts.dead_entries() if e.kind == "alert"]
     assert "offers no STARTTLS; refusing to send credentials and mail in plain text" in dead.error
-
-
-def _dead_entries(redis_url: str) -> list[Any]:
-    async def go() -> list[Any]:
-        store = Store(connect(redis_url))
-        try:
-            return await store.alerts.dead_entries()
-        finally:
-            await store.aclose()
-
-    return asyncio.run(go())
 
 
 TWO = article(
@@ -465,14 +431,14 @@ TWO = article(
 )  # fmt: skip
 
 
-def test_messages_read_at_3am(redis_url: str, tmp_path: Path) -> None:
+async def test_messages_read_at_3am(redis_url: str, tmp_path: Path) -> None:
     """The quote is the body sentence with its dateline, the why is plain with the engine
     detail and rule id in small print, times are in the desk's zone, and an article reporting
     two developments says so in each alert."""
     folder = _write(tmp_path / "in", [TWO])
     with SlackAPI() as slack:
         settings = _settings(redis_url, tmp_path, slack, timezone="Europe/Berlin")
-        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        await replay(settings, MATCHER, [folder], dry_run=False)
         msgs = {m["text"].split(":")[0]: m for m in slack.posted("#us-china-ai")}
 
     joint = msgs["[HIGH] US and China issue a joint statement"]
@@ -495,7 +461,7 @@ def test_messages_read_at_3am(redis_url: str, tmp_path: Path) -> None:
     )
 
 
-def test_a_desk_wide_digest_gathers_every_rule(redis_url: str, tmp_path: Path) -> None:
+async def test_a_desk_wide_digest_gathers_every_rule(redis_url: str, tmp_path: Path) -> None:
     """alerts.desk_digest_s: the two developments of one article reach the mailbox as one
     digest naming both, instead of one mail per rule."""
     folder = _write(tmp_path / "in", [TWO])
@@ -508,7 +474,7 @@ def test_a_desk_wide_digest_gathers_every_rule(redis_url: str, tmp_path: Path) -
         settings = settings.model_copy(
             update={"alerts": settings.alerts.model_copy(update={"desk_digest_s": 3600.0})}
         )
-        asyncio.run(replay(settings, MATCHER, [folder], dry_run=False))
+        await replay(settings, MATCHER, [folder], dry_run=False)
     finally:
         controller.stop()
 
@@ -561,7 +527,7 @@ def _threads(slack: SlackAPI) -> list[tuple[str, list[str]]]:
     return out
 
 
-def test_replay_of_the_archive_reproduces_what_the_daemon_posted(
+async def test_replay_of_the_archive_reproduces_what_the_daemon_posted(
     httpserver: HTTPServer, redis_url: str, tmp_path: Path, sync_redis: Any
 ) -> None:
     """Live: an alert, an independent report, a denial, then one report corrected in place.
@@ -575,12 +541,12 @@ def test_replay_of_the_archive_reproduces_what_the_daemon_posted(
     desk.serve()
     with SlackAPI() as live:
         settings = _slack_settings(httpserver, redis_url, tmp_path / "live", live)
-        asyncio.run(run_once(settings, MATCHER, drain_s=30))
+        await run_once(settings, MATCHER, drain_s=30)
         desk.put(1, "times.example", "CORRECTED: AI declaration not yet signed",
                  ["The United States and China have not yet signed a joint declaration on AI, "
                   "officials said on Friday, correcting an earlier report."])  # fmt: skip
         desk.serve()
-        asyncio.run(run_once(settings, MATCHER, drain_s=30))
+        await run_once(settings, MATCHER, drain_s=30)
         live_threads = _threads(live)
     archive = settings.archive_path
     sync_redis.flushall()
