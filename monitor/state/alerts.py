@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from monitor.errors import StateError
 from monitor.models import AlertPayload, AlertRecord, DecisionAction
+from monitor.state.calls import redis_call
 from monitor.state.codec import AlertCounts, alert_json, decode_alert, encode_payload
 from monitor.state.keys import Keys, short_hash
 from monitor.state.outbox import OutboxEntry, OutboxState, entry_name, lua
@@ -75,12 +76,12 @@ class AlertState(OutboxState):
 
     async def claim_content(self, content_hash: str, article_id: str) -> str | None:
         """Record who first published this exact text; returns the earlier article id, if any."""
-        won = await self._call(
+        won = await redis_call(
             "claim content", self.r.hsetnx(self.keys.content(), content_hash, article_id)
         )
         if won:
             return None
-        earlier = await self._call("read content", self.r.hget(self.keys.content(), content_hash))
+        earlier = await redis_call("read content", self.r.hget(self.keys.content(), content_hash))
         return None if earlier == article_id else str(earlier)
 
     async def assign_story(
@@ -88,7 +89,7 @@ class AlertState(OutboxState):
     ) -> str:
         """The article's story, decided and indexed in one atomic step (see story.lua)."""
         bands = [self.keys.lsh_bucket(band, bucket) for band, bucket in enumerate(buckets)]
-        story = await self._call(
+        story = await redis_call(
             "assign story",
             self._story(
                 keys=[self.keys.signatures(), *bands],
@@ -116,11 +117,11 @@ class AlertState(OutboxState):
             async with self.r.pipeline(transaction=False) as pipe:
                 pipe.get(open_key)
                 pipe.get(last_key)
-                open_id, last_id = await self._call("read alert pointers", pipe.execute())
+                open_id, last_id = await redis_call("read alert pointers", pipe.execute())
             keys, args = self._decide_call(
                 d, sinks, digest_sinks, str(open_id or ""), str(last_id or "")
             )
-            result = await self._call("decide alert", self._decide(keys=keys, args=args))
+            result = await redis_call("decide alert", self._decide(keys=keys, args=args))
             if result[1] != "retry":
                 return Decision(str(result[0]), _action(result[1]))
         raise StateError(f"redis: decide alert: the pointers of {d.rule} kept moving")
@@ -187,7 +188,7 @@ class AlertState(OutboxState):
 
     async def article_record(self, article_id: str) -> dict[str, ArticleRecord]:
         """Per matched rule, the alert this article joined and what it said then."""
-        raw = await self._call("read article", self.r.hgetall(self.keys.article_record(article_id)))
+        raw = await redis_call("read article", self.r.hgetall(self.keys.article_record(article_id)))
         field = self.keys.record_field
         return {
             rule: ArticleRecord(
@@ -201,7 +202,7 @@ class AlertState(OutboxState):
     async def story_alerts(self, story: str) -> list[str]:
         """Alerts that articles of this story joined."""
         return sorted(
-            await self._call("read story", self.r.smembers(self.keys.story_alerts(story)))
+            await redis_call("read story", self.r.smembers(self.keys.story_alerts(story)))
         )
 
     async def correct(
@@ -223,7 +224,7 @@ class AlertState(OutboxState):
         field = self.keys.record_field
         message = self.keys.message_key(alert_id, "revision", article_id, content[:12])
         names = [entry_name(message, sink) for sink in sinks]
-        action = await self._call(
+        action = await redis_call(
             "correct alert",
             self._correct(
                 keys=[
@@ -246,7 +247,7 @@ class AlertState(OutboxState):
         if not versions:
             return []
         ids = list(versions)
-        known = await self._call(
+        known = await redis_call(
             "read versions",
             self.r.hmget(self.keys.item_versions(feed), [short_hash(i) for i in ids]),
         )
@@ -260,7 +261,7 @@ class AlertState(OutboxState):
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={short_hash(i): v for i, v in versions.items()})
             pipe.expire(key, ttl_s)
-            await self._call("record versions", pipe.execute())
+            await redis_call("record versions", pipe.execute())
 
     async def alert(self, alert_id: str) -> AlertRecord | None:
         """An alert with its counts (None if unknown)."""
@@ -272,7 +273,7 @@ class AlertState(OutboxState):
             for named in (k.sources, k.disputers, k.copies, k.withdrawn_outlets):
                 pipe.smembers(named)
             pipe.lrange(k.outlets, 0, -1)
-            raw, n_out, n_stories, n_articles, *sets, order = await self._call(
+            raw, n_out, n_stories, n_articles, *sets, order = await redis_call(
                 "read alert", pipe.execute()
             )
         if not raw:
@@ -287,7 +288,7 @@ class AlertState(OutboxState):
 
     async def recent(self, limit: int = 20) -> list[AlertRecord]:
         """Newest alerts first (for `alerts list`)."""
-        ids = await self._call(
+        ids = await redis_call(
             "list alerts", self.r.zrevrange(self.keys.alerts_index(), 0, limit - 1)
         )
         found = [await self.alert(str(i)) for i in ids]

@@ -115,9 +115,6 @@ class OutboxState:
         self._enqueue = client.register_script(lua("enqueue.lua"))
         self._sink_up = client.register_script(lua("sink_up.lua"))
 
-    async def _call(self, what: str, coro: Any) -> Any:
-        return await redis_call(what, coro)
-
     async def enqueue(
         self,
         key: str,
@@ -138,7 +135,7 @@ class OutboxState:
             else decode_payload(json.dumps(dict(payload)))
         )
         names = [entry_name(key, sink) for sink in sinks]
-        await self._call(
+        await redis_call(
             "enqueue",
             self._enqueue(
                 keys=[self.keys.outbox_due(), *(self.keys.outbox(n) for n in names)],
@@ -148,7 +145,7 @@ class OutboxState:
 
     async def digest_entries(self, digest_key: str) -> list[OutboxEntry]:
         """The pending entries gathered under one digest index key."""
-        names = await self._call("read digest", self.r.smembers(digest_key))
+        names = await redis_call("read digest", self.r.smembers(digest_key))
         entries = [await self.entry(str(n)) for n in sorted(names)]
         return [e for e in entries if e is not None and e.status == "pending"]
 
@@ -159,13 +156,13 @@ class OutboxState:
         sender claimed in between (its claim pushed the entry's due time past `now`).
         """
         now = time.time() if now is None else now
-        due = await self._call(
+        due = await redis_call(
             "read due", self.r.zrangebyscore(self.keys.outbox_due(), "-inf", now, 0, limit)
         )
         if not due:
             return []
         names = [str(n) for n in due]
-        claimed = await self._call(
+        claimed = await redis_call(
             "claim outbox",
             self._claim(
                 keys=[self.keys.outbox_due(), *(self.keys.outbox(n) for n in names)],
@@ -176,12 +173,12 @@ class OutboxState:
 
     async def entry(self, entry: str) -> OutboxEntry | None:
         """One outbox entry."""
-        raw = await self._call("read outbox", self.r.hgetall(self.keys.outbox(entry)))
+        raw = await redis_call("read outbox", self.r.hgetall(self.keys.outbox(entry)))
         return decode_entry(entry, raw) if raw else None
 
     async def receipt(self, sink: str, message_key: str) -> str | None:
         """The sink's reference of a delivered message (its thread parent, for follow-ups)."""
-        value = await self._call("read receipt", self.r.get(self.keys.receipt(sink, message_key)))
+        value = await redis_call("read receipt", self.r.get(self.keys.receipt(sink, message_key)))
         return str(value) if value else None
 
     async def delivered(self, entry: OutboxEntry, ref: str, now: float | None = None) -> None:
@@ -194,7 +191,7 @@ class OutboxState:
                 mapping={"status": "delivered", "ref": ref, "delivered": now, "error": ""},
             )
             pipe.zrem(self.keys.outbox_due(), entry.entry)
-            await self._call("record delivery", pipe.execute())
+            await redis_call("record delivery", pipe.execute())
 
     async def retry_later(
         self,
@@ -223,7 +220,7 @@ class OutboxState:
                 pipe.hdel(okey, "settled")
             pipe.hset(okey, "error", error[:500])
             pipe.zadd(self.keys.outbox_due(), {entry.entry: when})
-            await self._call("reschedule", pipe.execute())
+            await redis_call("reschedule", pipe.execute())
 
     async def dead(self, entry: OutboxEntry, error: str, now: float | None = None) -> None:
         """Move an entry to the dead-letter set; it stays until revived."""
@@ -235,12 +232,12 @@ class OutboxState:
             pipe.hincrby(self.keys.outbox(entry.entry), "attempts", 1)
             pipe.zrem(self.keys.outbox_due(), entry.entry)
             pipe.zadd(self.keys.outbox_dead(), {entry.entry: now})
-            await self._call("dead-letter", pipe.execute())
+            await redis_call("dead-letter", pipe.execute())
 
     async def dead_entries(self, since: float | None = None) -> list[OutboxEntry]:
         """The dead-letter set (those dead since `since`, if given), oldest first."""
         low = "-inf" if since is None else since
-        names = await self._call(
+        names = await redis_call(
             "list dead", self.r.zrangebyscore(self.keys.outbox_dead(), low, "+inf")
         )
         entries = [await self.entry(str(n)) for n in names]
@@ -257,7 +254,7 @@ class OutboxState:
         now = time.time() if now is None else now
         names = entries or [
             str(n)
-            for n in await self._call("list dead", self.r.zrange(self.keys.outbox_dead(), 0, -1))
+            for n in await redis_call("list dead", self.r.zrange(self.keys.outbox_dead(), 0, -1))
         ]
         revived = []
         for name in names:
@@ -266,18 +263,18 @@ class OutboxState:
                 pipe.hset(self.keys.outbox(name), mapping={"status": "pending", "attempts": 0})
                 pipe.hdel(self.keys.outbox(name), "settled", *(["failing_since"] if fresh else []))
                 pipe.zadd(self.keys.outbox_due(), {name: now})
-                removed, *_ = await self._call("revive", pipe.execute())
+                removed, *_ = await redis_call("revive", pipe.execute())
             if removed:
                 revived.append(name)
         return revived
 
     async def outbox_depth(self) -> int:
         """Entries waiting (due now or later, including claimed ones)."""
-        return int(await self._call("outbox depth", self.r.zcard(self.keys.outbox_due())))
+        return int(await redis_call("outbox depth", self.r.zcard(self.keys.outbox_due())))
 
     async def next_due(self) -> float | None:
         """When the earliest waiting entry is due."""
-        first = await self._call(
+        first = await redis_call(
             "next due", self.r.zrange(self.keys.outbox_due(), 0, 0, withscores=True)
         )
         return float(first[0][1]) if first else None
@@ -290,12 +287,12 @@ class OutboxState:
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.hsetnx(self.keys.sinks_down(), sink, now)
             pipe.hget(self.keys.sinks_down(), sink)
-            _set, since = await self._call("sink failed", pipe.execute())
+            _set, since = await redis_call("sink failed", pipe.execute())
         return float(since)
 
     async def sink_up(self, sink: str) -> tuple[float, bool] | None:
         """Clear a sink's outage; (down since, desk told) for the one caller that ended it."""
-        result = await self._call(
+        result = await redis_call(
             "sink up",
             self._sink_up(
                 keys=[self.keys.sinks_down()],
@@ -309,7 +306,7 @@ class OutboxState:
     async def sink_flag(self, sink: str, flag: str) -> bool:
         """Set a once-per-outage flag (`told`, `probed`); True for the caller that set it."""
         return bool(
-            await self._call(
+            await redis_call(
                 "sink flag",
                 self.r.hsetnx(self.keys.sinks_down(), self.keys.sink_flag(sink, flag), 1),
             )
@@ -317,5 +314,5 @@ class OutboxState:
 
     async def sinks_down(self) -> dict[str, float]:
         """Sinks in an outage now, with since when."""
-        raw = await self._call("sinks down", self.r.hgetall(self.keys.sinks_down()))
+        raw = await redis_call("sinks down", self.r.hgetall(self.keys.sinks_down()))
         return {str(k): float(v) for k, v in raw.items() if not self.keys.is_sink_flag(str(k))}

@@ -18,12 +18,11 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.errors import StateError
 from monitor.state.alerts import AlertState
-from monitor.state.calls import translated
+from monitor.state.calls import redis_call, translated
 from monitor.state.items import ItemState
 from monitor.state.keys import Keys, short_hash
 from monitor.state.schedule import FeedSchedule
@@ -145,8 +144,8 @@ class Store:
     async def ping(self) -> bool:
         """True when Redis answers."""
         try:
-            return bool(await self.r.ping())
-        except (RedisError, OSError):
+            return bool(await redis_call("ping", self.r.ping()))
+        except StateError:
             return False
 
     async def aclose(self) -> None:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
 
 from monitor.errors import StateError
-from monitor.state.calls import redis_call
+from monitor.state.calls import is_reply_error, redis_call
 from monitor.state.keys import Keys
 
 GROUP = "workers"
@@ -32,14 +31,11 @@ class StreamState:
         self.keys = keys
         self.maxlen = maxlen
 
-    async def _call(self, what: str, coro: Any) -> Any:
-        return await redis_call(what, coro)
-
     async def take_lease(self, feed_key: str, owner: str, ttl_s: float) -> bool:
         """Hold this feed's poll for `ttl_s`; False when another poller holds it."""
         ms = max(1, int(ttl_s * 1000))
         return bool(
-            await self._call(
+            await redis_call(
                 "lease", self.r.set(self.keys.feed_lease(feed_key), owner, nx=True, px=ms)
             )
         )
@@ -48,19 +44,20 @@ class StreamState:
         """Give up this feed's poll lease early, if we still hold it (a failed poll retries
         after its backoff, which may be shorter than the lease)."""
         script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-        await self._call(
+        await redis_call(
             "release lease", self.r.eval(script, 1, self.keys.feed_lease(feed_key), owner)
         )
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the stream) once."""
         try:
-            await self.r.xgroup_create(self.keys.items_stream(), GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise StateError(f"redis: create group: {exc}") from exc
-        except (RedisError, OSError) as exc:
-            raise StateError(f"redis: create group: {exc}") from exc
+            await redis_call(
+                "create group",
+                self.r.xgroup_create(self.keys.items_stream(), GROUP, id="0", mkstream=True),
+            )
+        except StateError as exc:
+            if not is_reply_error(exc, "BUSYGROUP"):  # BUSYGROUP: it exists already
+                raise
 
     async def publish(self, payloads: list[dict[str, Any]]) -> list[str]:
         """Append items (one pipeline round-trip), keeping the stream near `maxlen`."""
@@ -74,7 +71,7 @@ class StreamState:
                     maxlen=self.maxlen,
                     approximate=True,
                 )
-            ids = await self._call("publish", pipe.execute())
+            ids = await redis_call("publish", pipe.execute())
         return [str(i) for i in ids]
 
     @staticmethod
@@ -87,7 +84,7 @@ class StreamState:
 
     async def read(self, consumer: str, count: int, block_ms: int) -> list[StreamItem]:
         """New items for this consumer (blocks up to `block_ms`)."""
-        result = await self._call(
+        result = await redis_call(
             "read stream",
             self.r.xreadgroup(
                 GROUP, consumer, {self.keys.items_stream(): ">"}, count=count, block=block_ms
@@ -97,7 +94,7 @@ class StreamState:
 
     async def reclaim(self, consumer: str, idle_s: float, count: int) -> list[StreamItem]:
         """Take over items a dead worker left pending longer than `idle_s` (XAUTOCLAIM)."""
-        result = await self._call(
+        result = await redis_call(
             "reclaim",
             self.r.xautoclaim(
                 self.keys.items_stream(),
@@ -116,13 +113,13 @@ class StreamState:
             async with self.r.pipeline(transaction=False) as pipe:
                 pipe.xack(self.keys.items_stream(), GROUP, *ids)
                 pipe.hdel(self.keys.item_failures(), *ids)
-                await self._call("ack", pipe.execute())
+                await redis_call("ack", pipe.execute())
 
     async def failed(self, item: StreamItem, error: str, give_up_after: int) -> bool:
         """Count a processing failure; True (and the item moved aside and acked) once it has
         failed `give_up_after` times, so one poison item cannot be retried forever."""
         count = int(
-            await self._call("count failure", self.r.hincrby(self.keys.item_failures(), item.id, 1))
+            await redis_call("count failure", self.r.hincrby(self.keys.item_failures(), item.id, 1))
         )
         if count < give_up_after:
             return False
@@ -133,7 +130,7 @@ class StreamState:
             )
             pipe.xack(self.keys.items_stream(), GROUP, item.id)
             pipe.hdel(self.keys.item_failures(), item.id)
-            await self._call("dead item", pipe.execute())
+            await redis_call("dead item", pipe.execute())
         return True
 
     async def backlog(self) -> tuple[int, int]:
@@ -142,9 +139,9 @@ class StreamState:
             pipe.xlen(self.keys.items_stream())
             pipe.xpending(self.keys.items_stream(), GROUP)
             try:
-                length, pending = await pipe.execute()
-            except ResponseError:
-                return 0, 0
-            except (RedisError, OSError) as exc:
-                raise StateError(f"redis: backlog: {exc}") from exc
+                length, pending = await redis_call("backlog", pipe.execute())
+            except StateError as exc:
+                if is_reply_error(exc):  # no stream or group yet: nothing waits
+                    return 0, 0
+                raise
         return int(length), int((pending or {}).get("pending", 0))
