@@ -181,3 +181,15 @@ rules:
 def test_an_agreement_governs_a_future_form(tmp_path: Path, sentence: str, fires: bool) -> None:
     m = _matcher(tmp_path, AGREEMENT)
     assert bool(m.match("", sentence, ref_year=2026).rules) is fires, sentence
+
+
+def test_lone_surrogates_are_matched_around_not_fatal(tmp_path: Path) -> None:
+    """A feed's "&#xD800;" decodes to a lone surrogate, which the scanner cannot encode: it is
+    read as U+FFFD and the rest of the article still matches, offsets unchanged."""
+    m = _matcher(tmp_path, BASE)
+    result = m.match(
+        "China \ud800", "The United States opened the hotline \udfff today.", ref_year=2026
+    )
+    assert sorted(r.rule for r in result.rules) == ["r-two", "r-with"]
+    [evidence] = result.events["opened"]
+    assert result.text[evidence.start : evidence.end].endswith("\ufffd today.")
