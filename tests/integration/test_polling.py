@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import gzip
 import json
@@ -74,7 +73,7 @@ def _archived(archive: Path) -> list[Path]:
     return sorted(archive.rglob("*.txt"))
 
 
-def test_first_poll_archives_every_item_in_seed_format(
+async def test_first_poll_archives_every_item_in_seed_format(
     httpserver: HTTPServer, redis_url: str, archive: Path
 ) -> None:
     """Every new item becomes a seed-format file whose text matches the page's article text."""
@@ -90,7 +89,7 @@ def test_first_poll_archives_every_item_in_seed_format(
         redis_url, archive, [{"url": httpserver.url_for("/feed.xml"), "name": "local"}]
     )
 
-    outcomes = asyncio.run(run_once(settings))
+    outcomes = await run_once(settings)
 
     assert [(o.status, o.new_items, o.archived) for o in outcomes] == [("ok", 5, 5)]
     files = _archived(archive)
@@ -120,7 +119,7 @@ def test_first_poll_archives_every_item_in_seed_format(
         }
 
 
-def test_second_poll_is_conditional_and_archives_nothing(
+async def test_second_poll_is_conditional_and_archives_nothing(
     httpserver: HTTPServer, redis_url: str, archive: Path
 ) -> None:
     """The second poll sends If-None-Match/If-Modified-Since, gets 304, archives nothing."""
@@ -132,8 +131,8 @@ def test_second_poll_is_conditional_and_archives_nothing(
     httpserver.expect_request("/feed.xml").respond_with_handler(handler)  # type: ignore[arg-type]
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed.xml")}])
 
-    asyncio.run(run_once(settings))
-    second = asyncio.run(run_once(settings))
+    await run_once(settings)
+    second = await run_once(settings)
 
     assert headers[1].get("If-None-Match") == '"v1"'
     assert headers[1].get("If-Modified-Since") == "Fri, 20 Nov 2026 12:00:00 GMT"
@@ -141,7 +140,9 @@ def test_second_poll_is_conditional_and_archives_nothing(
     assert len(_archived(archive)) == 5
 
 
-def test_restart_does_not_rearchive(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
+async def test_restart_does_not_rearchive(
+    httpserver: HTTPServer, redis_url: str, archive: Path
+) -> None:
     """A server without validators serving the same items again: nothing is archived twice."""
     seeds = _serve_seeds(httpserver)
     items = [
@@ -153,14 +154,14 @@ def test_restart_does_not_rearchive(httpserver: HTTPServer, redis_url: str, arch
     )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed.xml")}])
 
-    asyncio.run(run_once(settings))
-    again = asyncio.run(run_once(settings))
+    await run_once(settings)
+    again = await run_once(settings)
 
     assert [(o.status, o.new_items, o.archived) for o in again] == [("ok", 0, 0)]
     assert len(_archived(archive)) == 5
 
 
-def test_same_article_in_two_feeds_is_archived_once(
+async def test_same_article_in_two_feeds_is_archived_once(
     httpserver: HTTPServer, redis_url: str, archive: Path
 ) -> None:
     """Two feeds linking the same canonical URL (different tracking params) archive it once."""
@@ -177,7 +178,7 @@ def test_same_article_in_two_feeds_is_archived_once(
         redis_url, archive, [{"url": httpserver.url_for("/f1")}, {"url": httpserver.url_for("/f2")}]
     )
 
-    asyncio.run(run_once(settings))
+    await run_once(settings)
 
     assert len(_archived(archive)) == 1
 
@@ -220,7 +221,7 @@ def _bad_feeds(httpserver: HTTPServer) -> dict[str, str]:
     }
 
 
-def test_bad_feeds_give_reasons_and_good_feeds_carry_on(
+async def test_bad_feeds_give_reasons_and_good_feeds_carry_on(
     httpserver: HTTPServer, redis_url: str, archive: Path, sync_redis: object
 ) -> None:
     """Malformed, empty, HTML, oversized, slow and looping feeds fail with a reason each; the good one archives."""
@@ -239,7 +240,7 @@ def test_bad_feeds_give_reasons_and_good_feeds_carry_on(
     feeds = [{"url": httpserver.url_for(p), "name": p} for p in [*expected, "/good"]]
     settings = _settings(redis_url, archive, feeds)
 
-    outcomes = {o.feed: o for o in asyncio.run(run_once(settings))}
+    outcomes = {o.feed: o for o in await run_once(settings)}
 
     assert (outcomes["/good"].status, outcomes["/good"].archived) == ("ok", 1)
     for path, reason in expected.items():
@@ -254,20 +255,22 @@ def test_bad_feeds_give_reasons_and_good_feeds_carry_on(
         finally:
             await store.aclose()
 
-    remembered = asyncio.run(states())
+    remembered = await states()
     for path in expected:
         state = remembered[path]
         assert state.failures == 1 and state.last_error and state.next_attempt > time.time()  # type: ignore[attr-defined]
 
 
-def test_retry_after_is_honoured(httpserver: HTTPServer, redis_url: str, archive: Path) -> None:
+async def test_retry_after_is_honoured(
+    httpserver: HTTPServer, redis_url: str, archive: Path
+) -> None:
     """A 429 with Retry-After: 7200 defers the next attempt at least that long."""
     httpserver.expect_request("/busy").respond_with_data(
         "slow down", status=429, headers={"Retry-After": "7200"}
     )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/busy"), "name": "busy"}])
 
-    asyncio.run(run_once(settings))
+    await run_once(settings)
 
     from monitor.state.store import Store, connect
 
@@ -278,10 +281,10 @@ def test_retry_after_is_honoured(httpserver: HTTPServer, redis_url: str, archive
         finally:
             await store.aclose()
 
-    assert asyncio.run(state()) >= time.time() + 7000
+    assert await state() >= time.time() + 7000
 
 
-def test_article_404_falls_back_to_feed_summary(
+async def test_article_404_falls_back_to_feed_summary(
     httpserver: HTTPServer, redis_url: str, archive: Path
 ) -> None:
     """When the page 404s, the feed's own summary becomes the article text."""
@@ -293,7 +296,7 @@ def test_article_404_falls_back_to_feed_summary(
     )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed")}])
 
-    asyncio.run(run_once(settings))
+    await run_once(settings)
 
     [path] = _archived(archive)
     assert (
@@ -303,7 +306,7 @@ def test_article_404_falls_back_to_feed_summary(
     assert json.loads(path.with_suffix(".json").read_text())["extraction"] == "feed"
 
 
-def test_private_address_article_link_is_refused(
+async def test_private_address_article_link_is_refused(
     httpserver: HTTPServer, redis_url: str, archive: Path
 ) -> None:
     """A link to the cloud metadata address is never fetched; the feed text is used instead."""
@@ -321,7 +324,7 @@ def test_private_address_article_link_is_refused(
     )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed")}])
 
-    asyncio.run(run_once(settings))
+    await run_once(settings)
 
     [path] = _archived(archive)
     assert path.read_text(encoding="utf-8") == "Sneaky\nFeed text only.\n"
@@ -352,7 +355,7 @@ def test_private_address_article_link_is_refused(
         ),
     ],
 )
-def test_feed_formats(
+async def test_feed_formats(
     httpserver: HTTPServer, redis_url: str, archive: Path, fmt: str, body: str, ctype: str
 ) -> None:
     """Atom, RSS 1.0 and JSON Feed items are archived too."""
@@ -365,6 +368,6 @@ def test_feed_formats(
     )
     settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed")}])
 
-    outcomes = asyncio.run(run_once(settings))
+    outcomes = await run_once(settings)
 
     assert [(o.status, o.archived) for o in outcomes] == [("ok", 1)], fmt

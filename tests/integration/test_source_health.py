@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ from tests.support.builders import rss
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_one_down_alert_then_one_recovery(
+async def test_one_down_alert_then_one_recovery(
     httpserver: HTTPServer, redis_url: str, tmp_path: Path
 ) -> None:
     """Three failing polls past the threshold give one 'down' message; success gives one 'recovered'."""
@@ -47,7 +46,7 @@ def test_one_down_alert_then_one_recovery(
     matcher = load_matcher(settings.rules)
     now = [time.time()]
     for _ in range(5):  # a second apart on the pipeline's clock: past the 0.3 s threshold
-        asyncio.run(run_once(settings, matcher, drain_s=10, clock=lambda: now[0]))
+        await run_once(settings, matcher, drain_s=10, clock=lambda: now[0])
         now[0] += 1.0
 
     lines = [json.loads(x) for x in (tmp_path / "data" / "alerts.jsonl").read_text().splitlines()]
