@@ -141,8 +141,8 @@ class Daemon:
         )  # fmt: skip
 
     def _swap(self, matcher: Matcher) -> None:
-        """Put reloaded rules in force: one new immutable version, swapped in whole."""
-        self.matcher = matcher
+        """Put reloaded rules in force: one new immutable version, swapped in whole (the
+        pipeline's RuleBook is the only holder of the rules in force)."""
         if self._pipeline is not None and self._pipeline.alerts is not None:
             self._pipeline.alerts.swap(Rules.of(matcher))
 
