@@ -15,6 +15,7 @@ from werkzeug import Request, Response
 from monitor.config import Settings, load_settings
 from monitor.daemon import run_once
 from monitor.extract.seed_format import SEED_NAME, read_article
+from monitor.state.store import Store
 from tests.support.builders import SEEDS, article_page, read_seed, rss
 
 
@@ -222,7 +223,7 @@ def _bad_feeds(httpserver: HTTPServer) -> dict[str, str]:
 
 
 async def test_bad_feeds_give_reasons_and_good_feeds_carry_on(
-    httpserver: HTTPServer, redis_url: str, archive: Path, sync_redis: object
+    httpserver: HTTPServer, redis_url: str, archive: Path, store: Store
 ) -> None:
     """Malformed, empty, HTML, oversized, slow and looping feeds fail with a reason each; the good one archives."""
     expected = _bad_feeds(httpserver)
@@ -246,23 +247,15 @@ async def test_bad_feeds_give_reasons_and_good_feeds_carry_on(
     for path, reason in expected.items():
         assert outcomes[path].status == "error", path
         assert reason in (outcomes[path].error or ""), (path, outcomes[path].error)
-    from monitor.state.store import Store, connect
-
-    async def states() -> dict[str, object]:
-        store = Store(connect(redis_url))
-        try:
-            return {s.name: s for s in await store.all_feed_states()}
-        finally:
-            await store.aclose()
-
-    remembered = await states()
+    remembered = {s.name: s for s in await store.all_feed_states()}
     for path in expected:
         state = remembered[path]
-        assert state.failures == 1 and state.last_error and state.next_attempt > time.time()  # type: ignore[attr-defined]
+        assert state.failures == 1 and state.last_error
+        assert state.next_attempt is not None and state.next_attempt > time.time()
 
 
 async def test_retry_after_is_honoured(
-    httpserver: HTTPServer, redis_url: str, archive: Path
+    httpserver: HTTPServer, redis_url: str, archive: Path, store: Store
 ) -> None:
     """A 429 with Retry-After: 7200 defers the next attempt at least that long."""
     httpserver.expect_request("/busy").respond_with_data(
@@ -272,16 +265,7 @@ async def test_retry_after_is_honoured(
 
     await run_once(settings)
 
-    from monitor.state.store import Store, connect
-
-    async def state() -> float:
-        store = Store(connect(redis_url))
-        try:
-            return (await store.feed_state("busy")).next_attempt or 0.0
-        finally:
-            await store.aclose()
-
-    assert await state() >= time.time() + 7000
+    assert ((await store.feed_state("busy")).next_attempt or 0.0) >= time.time() + 7000
 
 
 async def test_article_404_falls_back_to_feed_summary(

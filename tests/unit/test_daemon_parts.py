@@ -6,7 +6,7 @@ import asyncio
 import json
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,6 @@ from monitor.pipeline import Pipeline
 from monitor.rules.load import load_matcher
 from monitor.rules.matcher import Matcher
 from monitor.state.redis_server import free_port
-from monitor.state.runtime import open_store
 from monitor.state.store import Store
 from tests.support.builders import article_page, rss
 
@@ -65,13 +64,6 @@ def _settings(redis_url: str, tmp_path: Path, feed_url: str = "", **extra: objec
         rules=str(ROOT / "rules"),
         **extra,
     )
-
-
-@pytest.fixture
-async def store(redis_url: str, tmp_path: Path) -> AsyncIterator[Store]:
-    """A Store on the flushed test Redis."""
-    async with open_store(_settings(redis_url, tmp_path)) as opened:
-        yield opened
 
 
 def _feed(httpserver: HTTPServer) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,19 +11,10 @@ from monitor.config import load_settings
 from monitor.rulebook import RuleBook, Rules, build_alerting
 from monitor.rules.load import load_matcher
 from monitor.sinks.jsonl import JsonlSink
-from monitor.state.runtime import open_store
 from monitor.state.store import Store
 from tests.support.articles import LEAD, article
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-async def store(redis_url: str, tmp_path: Path) -> AsyncIterator[Store]:
-    """A Store on the flushed test Redis."""
-    settings = load_settings(None, redis_url=redis_url, data_dir=str(tmp_path))
-    async with open_store(settings) as opened:
-        yield opened
 
 
 def test_rules_are_frozen_with_their_policies() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from monitor.alerts.source_health import SourceHealth
 from monitor.config import FeedConfig, Settings, load_settings
 from monitor.models import PollOutcome
-from monitor.state.runtime import open_store
 from monitor.state.store import Store
 
 FEED_URL = "http://127.0.0.1:9/feed"
@@ -35,13 +33,6 @@ def settings(redis_url: str, tmp_path: Path) -> Settings:
                          data_dir=str(tmp_path), allow_private_hosts=["127.0.0.1"],
                          service={"feed_alert_after_s": 60, "feed_quiet_after_s": 3600,
                                   "ops_channel": "#ops"})  # fmt: skip
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[Store]:
-    """A Store on the flushed test Redis."""
-    async with open_store(settings) as opened:
-        yield opened
 
 
 async def _poll(store: Store, health: SourceHealth, feed: FeedConfig, ok: bool) -> str | None:
