@@ -9,9 +9,10 @@ the qualifiers (vetoes.py).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from datetime import date
+from operator import attrgetter
 
 from monitor.models import Evidence, TermHit, Veto
 from monitor.rules.compiler import Compiled, CompiledEvent
@@ -20,6 +21,8 @@ from monitor.rules.text import Doc, Span
 from monitor.rules.vetoes import Qualifiers
 
 __all__ = ["Candidate", "EventFinder", "Hit", "VetoReason"]
+
+_START = attrgetter("start")
 
 # A clause is a sentence part: real ones hold a handful of hits per group. A hostile page (one
 # endless "sentence" repeating the terms) must not make the search quadratic, so only the
@@ -117,7 +120,7 @@ class EventFinder:
         self._questions: dict[int, bool] = {}
         self._place_cache: dict[int, list[tuple[str, int, list[Hit]]]] = {}
         self._clause_cache: dict[int, list[tuple[Span, list[Hit]]]] = {}
-        self._title_hits = [h for h in hits if h.start < doc.title_end]
+        self._title_hits = hits[: bisect_left(hits, doc.title_end, key=_START)]  # in text order
         self.candidates: dict[str, set[int]] = defaultdict(set)  # event -> sentences to examine
         by_sentence, starts, sentences = self.by_sentence, doc.sentence_starts, doc.sentences
         for h in hits:  # Doc.sentence_of, inlined: this runs for every hit of the article

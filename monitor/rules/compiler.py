@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import re2
-from ahocorasick_rs import AhoCorasick
+from ahocorasick_rs import AhoCorasick, Implementation
 
 from monitor.rules.condition import Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
@@ -176,6 +176,9 @@ class Compiled:
     atom_rules: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     always_rules: list[str] = field(default_factory=list)
     list_terms: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+_DFA_KEYS = 20_000
 
 
 def _plain(term: Term) -> bool:
@@ -372,7 +375,10 @@ class _Builder:
             special = [t for t in ids if t not in plain and t not in han]
             out.keys.append((tuple(plain), tuple(han), tuple(special)))
         if by_key:
-            out.automaton = AhoCorasick(list(by_key))
+            # a DFA scans a third faster; its size grows with the keys, so very large packs
+            # keep the crate's default (a contiguous NFA)
+            implementation = Implementation.DFA if len(by_key) <= _DFA_KEYS else None
+            out.automaton = AhoCorasick(list(by_key), implementation=implementation)
         if out.regex_ids:
             options = re2.Options()
             options.case_sensitive = False

@@ -91,14 +91,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 
 
-_MONTH_GATE = tuple(sorted({m[:3] for m in _MONTHS}))
+# A month as a word ("dec" inside "decided" is none): one regex test instead of substrings
+_MONTH_WORD = re.compile(rf"\b(?:{_MONTH_RE})\b")
 # Words each pattern cannot match without: a substring test per pattern spares most sentences
 # most of the thirteen regex scans (a necessary condition, so the results are the same).
 _GATES: dict[str, tuple[str, ...]] = {
     "ago": ("ago", "earlier", "before", "after"), "later": ("later",),
     "last": ("last", "past", "previous"), "earlier_this": ("earlier",),
     "this": ("week", "month"), "today": ("today", "tonight", "morning", "afternoon", "yesterday"),
-    "month_day": _MONTH_GATE, "month": _MONTH_GATE, "weekday": tuple(_WEEKDAYS),
+    "weekday": tuple(_WEEKDAYS),
     "cn_date": ("月",), "cn_ago": ("前",),
     "cn_rel": ("上周", "上星期", "上个月", "上月", "去年", "前年", "昨", "今", "本周", "本月",
                "近日", "日前", "当天"),
@@ -234,13 +235,20 @@ _RESOLVERS: dict[str, Callable[[tuple[str, ...], date], date | None]] = {
 }  # fmt: skip
 
 
+_MONTH_KINDS = frozenset({"month_day", "month"})
+
+
 def time_refs(folded: str, start: int, end: int, published: date) -> list[TimeRef]:
     """Every time expression in folded[start:end], resolved against `published`."""
     segment = folded[start:end]
     found: list[TimeRef] = []
     taken: list[tuple[int, int]] = []
+    months = _MONTH_WORD.search(segment) is not None
     for kind, pattern in _PATTERNS:
-        if not any(map(segment.__contains__, _GATES[kind])):
+        if kind in _MONTH_KINDS:
+            if not months:
+                continue
+        elif not any(map(segment.__contains__, _GATES[kind])):
             continue
         for m in pattern.finditer(folded, start, end):
             if any(s < m.end() and m.start() < e for s, e in taken):

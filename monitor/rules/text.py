@@ -23,6 +23,7 @@ _UNIFY = str.maketrans(
     }
 )  # fmt: skip
 
+_START = re.Match.start  # called by map(): no Python frame per word
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
@@ -282,7 +283,7 @@ class Doc:
                 Span(m.start(), m.end())
                 for m in _ASIDE.finditer(self.display, clause.start, clause.end)
             ]
-            starts = [m.start() for m in _WORD.finditer(self.display, clause.start, clause.end)]
+            starts = list(map(_START, _WORD.finditer(self.display, clause.start, clause.end)))
             positions = list(range(len(starts)))
             if asides:  # an aside counts as one word, whatever its length
                 positions = []

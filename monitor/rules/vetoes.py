@@ -9,6 +9,7 @@ in the clause or the next sentence, and a question also veto.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from datetime import date
 
@@ -64,6 +65,7 @@ class Qualifiers:
         self._times: dict[int, list[TimeRef]] = {}  # sentence -> its time expressions
         self._clause_cue_cache: dict[tuple[int, int], list[tuple[Hit, Span | None]]] = {}
         self._scope_cache: dict[tuple[int, ...], set[Span | None]] = {}
+        self._marks: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self._years: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
 
     def veto(self, cand: Candidate) -> VetoReason | None:
@@ -98,7 +100,22 @@ class Qualifiers:
 
     def _after_relative(self, span_end: int, pos: int) -> bool:
         # "a channel that Beijing suspended years ago": the cue describes the noun
-        return pos > span_end and bool(_RELATIVE.search(self.doc.folded, span_end, pos))
+        return pos > span_end and self._marked(_RELATIVE, span_end, pos)
+
+    def _marked(self, pattern: re.Pattern[str], start: int, end: int) -> bool:
+        """Whether a match of `pattern` lies inside folded[start:end]. The matches of each
+        pattern are found once per sentence and bisected, instead of a search per cue."""
+        si = self.doc.sentence_of(start)
+        if si < 0:
+            return pattern.search(self.doc.folded, start, end) is not None
+        key = (id(pattern), si)
+        if key not in self._marks:
+            sent = self.doc.sentences[si]
+            found = list(pattern.finditer(self.doc.folded, sent.start, sent.end))
+            self._marks[key] = ([m.start() for m in found], [m.end() for m in found])
+        starts, ends = self._marks[key]
+        i = bisect_left(starts, start)
+        return i < len(starts) and ends[i] <= end
 
     def _clause_cues(self, si: int, clause: Span) -> list[tuple[Hit, Span | None]]:
         """The clause's cue hits that can qualify anything, with the aside each sits in:
@@ -156,7 +173,7 @@ class Qualifiers:
         best: tuple[int, str, Hit] | None = None
         for h in self._live_cues(cand, span_end):
             frame = h.tid in self.c.frames and h.start < first
-            governs = h.start < first and not _TERMINATOR.search(doc.folded, h.end, first)
+            governs = h.start < first and not self._marked(_TERMINATOR, h.end, first)
             # a cue after a comma belongs to the next phrase (history still dates the clause)
             after_comma = h.start >= span_end and bool(
                 _AFTER_STOP.search(doc.folded, span_end, h.start)
