@@ -8,9 +8,7 @@ entry's hash, so nothing parses the name.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -119,27 +117,18 @@ class OutboxState:
         self,
         key: str,
         kind: MessageKind,
-        payload: AlertPayload | Mapping[str, object],
+        payload: AlertPayload,
         sinks: list[str],
         now: float | None = None,
     ) -> None:
-        """Put a standalone message (e.g. a feed-health ops alert) in the outbox, once per key.
-
-        A mapping payload (the feed-health path builds one) goes through the same codec as
-        a typed one, so what is stored is always an `AlertPayload`.
-        """
+        """Put a standalone message (e.g. a feed-health ops alert) in the outbox, once per key."""
         now = time.time() if now is None else now
-        typed = (
-            payload
-            if isinstance(payload, AlertPayload)
-            else decode_payload(json.dumps(dict(payload)))
-        )
         names = [entry_name(key, sink) for sink in sinks]
         await redis_call(
             "enqueue",
             self._enqueue(
                 keys=[self.keys.outbox_due(), *(self.keys.outbox(n) for n in names)],
-                args=[now, key, kind, encode_payload(typed), *_pairs(sinks, names)],
+                args=[now, key, kind, encode_payload(payload), *_pairs(sinks, names)],
             ),
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast, get_args
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.errors import StateError
+from monitor.models import PollStatus
 from monitor.state.alerts import AlertState
 from monitor.state.calls import redis_call, translated
 from monitor.state.items import ItemState
@@ -38,7 +39,7 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     failures: int
-    last_status: str | None
+    last_status: PollStatus | None
     last_error: str | None
     last_poll: float | None
     last_success: float | None
@@ -164,7 +165,7 @@ class Store:
             etag=_s(raw.get("etag")),
             last_modified=_s(raw.get("last_modified")),
             failures=int(raw.get("failures") or 0),
-            last_status=_s(raw.get("last_status")),
+            last_status=_poll_status(_s(raw.get("last_status"))),
             last_error=_s(raw.get("last_error")),
             last_poll=_f(raw.get("last_poll")),
             last_success=_f(raw.get("last_success")),
@@ -188,7 +189,7 @@ class Store:
         name: str,
         url: str,
         *,
-        status: str,
+        status: PollStatus,
         etag: str | None,
         last_modified: str | None,
         next_attempt: float,
@@ -340,3 +341,8 @@ class Store:
         """Release a claim whose file could not be written (so a retry may claim again)."""
         async with translated("release archive path"):
             await self.r.hdel(self.keys.archived(), short_hash(canonical_url))
+
+
+def _poll_status(value: str | None) -> PollStatus | None:
+    """A stored poll status (an unknown word reads as none: the next poll writes it anew)."""
+    return cast(PollStatus, value) if value in get_args(PollStatus) else None
