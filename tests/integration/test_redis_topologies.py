@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
 from collections.abc import Iterator
@@ -72,9 +71,9 @@ def sentinel(tmp_path: Path) -> Iterator[str]:
         master.stop()
 
 
-def test_sentinel_url_reaches_the_master(sentinel: str) -> None:
+async def test_sentinel_url_reaches_the_master(sentinel: str) -> None:
     """Every key-spanning verb works through a Sentinel-resolved master."""
-    assert asyncio.run(_exercise(Store(connect(sentinel)))) == (["b"], "open", 1, ["1"])
+    assert await _exercise(Store(connect(sentinel))) == (["b"], "open", 1, ["1"])
 
 
 def _cluster_port() -> int:
@@ -118,8 +117,8 @@ def cluster(tmp_path: Path) -> Iterator[str]:
             proc.wait(10)
 
 
-def test_cluster_url_with_one_slot_prefix(cluster: str) -> None:
+async def test_cluster_url_with_one_slot_prefix(cluster: str) -> None:
     """On a Cluster the prefix is hash-tagged, so Lua scripts and transactions stay in one slot."""
     prefix = cluster_safe_prefix(cluster, "monitor")
     assert prefix == "{monitor}"
-    assert asyncio.run(_exercise(Store(connect(cluster), prefix))) == (["b"], "open", 1, ["1"])
+    assert await _exercise(Store(connect(cluster), prefix)) == (["b"], "open", 1, ["1"])
