@@ -10,10 +10,10 @@ from typing import Any, cast, get_args
 import redis.asyncio as aioredis
 
 from monitor.errors import StateError
-from monitor.models import AlertPayload, AlertRecord, DecisionAction
+from monitor.models import AlertPayload, AlertRecord, DecisionAction, short_hash
 from monitor.state.calls import redis_call
 from monitor.state.codec import AlertCounts, alert_json, decode_alert, encode_payload
-from monitor.state.keys import Keys, short_hash
+from monitor.state.keys import Keys
 from monitor.state.outbox import OutboxEntry, OutboxState, entry_name, lua
 
 __all__ = ["AlertState", "ArticleRecord", "Decision", "OutboxEntry", "entry_name"]

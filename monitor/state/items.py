@@ -13,8 +13,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from monitor.models import short_hash
 from monitor.state.calls import translated
-from monitor.state.keys import Keys, short_hash
+from monitor.state.keys import Keys
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from monitor.models import short_hash
 
-__all__ = ["AlertKeys", "Keys", "short_hash"]  # short_hash: re-exported for older importers
+__all__ = ["AlertKeys", "Keys", "short_hash"]  # short_hash lives in models; re-exported for
+# branches that still import it from here
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor.errors import StateError
-from monitor.models import PollStatus
+from monitor.models import PollStatus, short_hash
 from monitor.state.alerts import AlertState
 from monitor.state.calls import redis_call, translated
 from monitor.state.items import ItemState
-from monitor.state.keys import Keys, short_hash
+from monitor.state.keys import Keys
 from monitor.state.schedule import FeedSchedule
 from monitor.state.streams import StreamState
 
