@@ -39,19 +39,18 @@ def decode_payload(stored: str | None) -> AlertPayload:
         data = {}
     if not isinstance(data, dict):
         data = {}
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(AlertPayload):
-        if f.name not in data or data[f.name] is None:
-            continue
-        values[f.name] = _field(f.name, data[f.name])
-    values = {k: v for k, v in values.items() if v is not None}
-    if values.get("change") not in get_args(Change):
-        values.pop("change", None)
-    return AlertPayload(**values)
+    typed: dict[str, Any] = {
+        f.name: _field(f.name, data.get(f.name)) for f in dataclasses.fields(AlertPayload)
+    }
+    return AlertPayload(**{k: v for k, v in typed.items() if v is not None})
 
 
 def _field(name: str, value: object) -> object:
-    """One payload field in its declared type (None: use the default)."""
+    """One payload field in its declared type (None: missing or unusable, so the default)."""
+    if value is None:
+        return None
+    if name == "change":
+        return value if value in get_args(Change) else None
     if name in _TEXTS:
         return tuple(str(v) for v in value) if isinstance(value, list | tuple) else None
     if name == "seen":
