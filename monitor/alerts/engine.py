@@ -63,8 +63,8 @@ class AlertEngine:
     clock: Callable[[], float] = time.time
     old_news_s: float = 30 * 86400.0
     desk_digest_s: float = 0.0  # every rule's email in one digest per period (0: off)
-    digest_sinks: frozenset[str] = frozenset()  # sinks whose messages wait for digests
-    # and quiet hours' end together (email: `sinks.registry.digest_sinks`)
+    digest_sinks: frozenset[str] = frozenset()  # sinks where a digest rule's messages wait
+    # for the period's end and go as one (email: `sinks.registry.digest_sinks`)
 
     async def process(self, article: Article) -> Processed:
         """Run one article through dedup, stories, rules and alert decisions."""
