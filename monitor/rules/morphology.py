@@ -49,3 +49,14 @@ def phrase_forms(phrase: str) -> tuple[str, ...]:
         if len(out) >= _MAX_FORMS:
             break
     return tuple(dict.fromkeys([phrase, *out]))
+
+
+@lru_cache(maxsize=8192)
+def is_base_verb(word: str) -> bool:
+    """Whether a word can be a verb in its base form ("establish", "hold"): after "to" it
+    makes an infinitive, where "to artificial intelligence" or "to talks" does not."""
+    if not word.isalpha():
+        return False
+    from lemminflect import getAllLemmas
+
+    return word in getAllLemmas(word).get("VERB", ())

@@ -30,11 +30,11 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "传闻", "传言", "据传", "猜测", "能否", "要求", "期待", "期望", "寻求", "倘若", "如果",
         "应", "应当", "应该", "须", "必须", "盼", "一旦", "假如", "流传", "传出", "据说", "由谁", "谁将", "谁会",
         "坊间", "很快", "就要", "快要", "难以", "需要", "与其", "不如", "何时", "什么时候", "无定论", "恐将", "可望", "有报道称", "有媒体称", "媒体报道称", "外媒称", "据外媒报道",
-        "不予置评", "恐难", "进展缓慢", "遥遥无期", "陷入僵局", "僵持不下",
+        "不予置评", "吁", "吁请", "is close to", "are close to", "was close to", "were close to", "恐难", "进展缓慢", "遥遥无期", "陷入僵局", "僵持不下",
         "deadlocked", "bogged down", "slow progress", "progress has been slow",
     ),
     "negated": (
-        "not", "n't", "no", "never", "declined to", "declines to", "decline to", "refused",
+        "not", "*n't", "cannot", "no", "never", "declined to", "declines to", "decline to", "refused",
         "refuses", "refuse", "has yet to", "have yet to", "yet to", "waiting for", "wait for",
         "awaiting", "neither", "nor", "without", "failed to", "fails to", "denied", "denies",
         "deny", "rejected", "rejects", "dismissed", "ruled out", "no longer", "unanswered",
@@ -43,7 +43,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "stopped short of", "fell short of", "short of", "far from", "nothing", "none",
         "no such", "false", "fabricated", "untrue", "baseless", "denial",
         "未", "没有", "拒绝", "尚未", "否认", "不会", "并未", "不再", "暂停", "取消", "无意", "并非",
-        "从未", "未能", "无法", "不是", "没", "驳斥", "辟谣", "不实", "搁置", "中断",
+        "从未", "未能", "无法", "不是", "没", "驳斥", "辟谣", "不实", "搁置", "中断", "不属实",
     ),
     "historical": (
         "cold war", "soviet", "cuban missile crisis", "previous administration",
@@ -77,7 +77,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "agreement to", "agreement on", "deal to", "consensus on", "in principle",
         "计划", "将", "拟议", "提议", "建议", "准备", "讨论", "愿意", "筹备", "打算", "草案", "探讨",
         "研究", "即将", "有意", "争取", "推动", "商讨", "磋商建立", "着手", "同意", "决定", "商定",
-        "承诺", "一致同意", "共识", "年内", "尽快", "尽早", "下一步", "正在就", "就建立", "正在商讨", "规划", "研议", "筹设", "筹建", "下周", "下星期", "下个月", "下月", "明年", "的邀请",
+        "承诺", "一致同意", "共识", "年内", "尽快", "尽早", "下一步", "正在就", "就建立", "正在商讨", "规划", "研议", "筹设", "筹建", "下周", "下星期", "下个月", "下月", "明年", "的邀请", "持开放态度", "开放态度",
     ),
 }  # fmt: skip
 
@@ -112,7 +112,7 @@ RETRACTIONS: tuple[str, ...] = (
     "no such", "not true", "untrue", "is false", "are false", "was false", "were false",
     "fabricated", "premature", "were wrong", "was wrong", "incorrect", "inaccurate",
     "baseless", "groundless", "unfounded", "no agreement", "nothing has been agreed",
-    "并无此事", "不实", "纯属捏造", "没有这回事", "子虚乌有", "毫无根据", "并不存在", "不符合事实",
+    "并无此事", "不实", "不属实", "与事实不符", "纯属捏造", "没有这回事", "子虚乌有", "毫无根据", "并不存在", "不符合事实",
 )  # fmt: skip
 
 # Definite determiners that make a noun refer back ("the channel", 该机制).

@@ -82,6 +82,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"|\b(\d{{1,2}})\s+({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}}))?"
         ),
     ),
+    # a deadline looks ahead: "before the end of March", "by March" (a month to come)
+    ("deadline", re.compile(rf"\b(?:by|before|until|ahead of)\s+(?:the\s+)?(?:(?:end|start|beginning|middle)\s+of\s+)?({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
     ("month", re.compile(rf"\b(?:in|since|during|from|by|of|the|last|early|late|mid|their|its|his|her|our)[- ]+({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
     ("weekday", re.compile(r"\b(?:(last|this|on|since|by|until)\s+)?(" + "|".join(_WEEKDAYS) + r")\b")),
     ("cn_date", re.compile(r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2})[日号])?")),
@@ -193,6 +195,14 @@ def _month(g: tuple[str, ...], pub: date) -> date | None:
     return _latest_month(pub, _MONTHS[g[0]], int(g[1]) if g[1] else None)
 
 
+def _deadline(g: tuple[str, ...], pub: date) -> date | None:
+    month = _MONTHS[g[0]]
+    if g[1]:
+        return _month_end(int(g[1]), month)
+    year = pub.year if month >= pub.month else pub.year + 1
+    return _month_end(year, month)
+
+
 def _weekday_ref(g: tuple[str, ...], pub: date) -> date | None:
     return _weekday(pub, _WEEKDAYS[g[1]], g[0] == "last")
 
@@ -230,12 +240,12 @@ def _later(g: tuple[str, ...], pub: date) -> date | None:
 
 _RESOLVERS: dict[str, Callable[[tuple[str, ...], date], date | None]] = {
     "ago": _ago, "later": _later, "last": _last, "earlier_this": _earlier_this, "this": _this,
-    "today": _this, "month_day": _month_day, "month": _month, "weekday": _weekday_ref,
+    "today": _this, "month_day": _month_day, "month": _month, "deadline": _deadline, "weekday": _weekday_ref,
     "cn_date": _cn_date, "cn_rel": _cn_rel, "cn_weekday": _cn_weekday, "cn_ago": _cn_ago,
 }  # fmt: skip
 
 
-_MONTH_KINDS = frozenset({"month_day", "month"})
+_MONTH_KINDS = frozenset({"month_day", "month", "deadline"})
 
 
 def time_refs(folded: str, start: int, end: int, published: date) -> list[TimeRef]:

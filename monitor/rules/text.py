@@ -99,6 +99,15 @@ _ABBREV = frozenset(
         "ft",
     ]
 )
+# A wire dateline opens a paragraph with the day of filing, not the day of the event:
+# "WASHINGTON, Nov 20 (Reuters) -", "Singapore, November 19, 2026.", "新华社北京11月19日电".
+_DATELINE = re.compile(
+    r"[A-Z][A-Za-z.' -]{1,40}(?:, [A-Z][A-Za-z.' -]{1,30})?, "
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(?:, \d{4})?"
+    r"(?:\.? ?\([^()]{1,40}\))?(?: ?-+ ?|\. )"
+    r"|(?:新华社|中新社|中新网|央视网|人民网|中国日报网|法新社|路透社|美联社)?[^\s,.。]{0,12}?"
+    r"\d{1,2}月\d{1,2}日电\s*"
+)
 _QUESTIONER = re.compile(r"(?:question|q|记者|问|記者|記者問)\s*[:：]", re.IGNORECASE)
 # A speaker's label opening a transcript line: a few words (or Han characters), then a colon.
 _SPEAKER = re.compile(r"(?:[^\W\d][\w.'&-]*\s+){0,4}[^\W\d][\w.'&-]*\s*:\s|[^\x00-\x7f]{1,12}[:：]")
@@ -246,6 +255,7 @@ class Doc:
         self._newlines = [m.start() for m in re.finditer("\n", self.display)]
         self._clauses: dict[int, list[Span]] = {}
         self._questions: dict[int, bool] = {}  # paragraph -> a transcript question
+        self._datelines: dict[int, int] = {}  # paragraph -> end of its dateline
         self._words: dict[tuple[int, int], tuple[list[int], list[int], list[Span]]] = {}
 
     @classmethod
@@ -309,6 +319,15 @@ class Doc:
     def aside_of(self, clause: Span, offset: int) -> Span | None:
         """The aside of `clause` holding `offset` (None: the clause's main line)."""
         return next((a for a in self._layout(clause)[2] if a.start <= offset < a.end), None)
+
+    def dateline_end(self, offset: int) -> int:
+        """Where the dateline of the paragraph holding `offset` ends (its start if none)."""
+        index = self.paragraph_of(offset)
+        if index not in self._datelines:
+            para = self.paragraph_span(index)
+            m = _DATELINE.match(self.display, para.start, para.end) if index else None
+            self._datelines[index] = m.end() if m else para.start
+        return self._datelines[index]
 
     def question_paragraph(self, offset: int) -> bool:
         """Whether the line holding `offset` is a transcript question (it presupposes what it

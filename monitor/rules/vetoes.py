@@ -15,6 +15,7 @@ from datetime import date
 
 from monitor.rules.compiler import Compiled
 from monitor.rules.found import Candidate, Hit, VetoReason
+from monitor.rules.morphology import is_base_verb
 from monitor.rules.qualifiers import past_years
 from monitor.rules.temporal import TimeRef, time_refs
 from monitor.rules.text import Doc, Span
@@ -207,6 +208,8 @@ class Qualifiers:
         for h in cand.chosen:
             if self.c.terms[h.tid].key.startswith("to "):
                 continue
+            if not is_base_verb(self.doc.folded[h.start : h.end].split(" ", 1)[0]):
+                continue  # "devoted to artificial intelligence": a preposition, not a plan
             m = _INFINITIVE.search(self.doc.folded, max(0, h.start - 4), h.start)
             if m and not any(a <= m.start() for a in agreements):
                 return VetoReason("proposed", "to", m.start(), "an infinitive: an aim or plan")
@@ -236,7 +239,9 @@ class Qualifiers:
         mid = min(h.start for h in cand.chosen)
         scopes = self._scopes(cand)
         if cand.si not in self._times:  # found once per sentence, shared by its clauses
-            self._times[cand.si] = time_refs(doc.folded, sent.start, sent.end, self.published)
+            # a dateline's date is the day of filing, not of the event
+            start = max(sent.start, doc.dateline_end(sent.start))
+            self._times[cand.si] = time_refs(doc.folded, start, sent.end, self.published)
         for lo, hi in ((cand.clause.start, cand.clause.end), (sent.start, sent.end)):
             refs = [
                 r
