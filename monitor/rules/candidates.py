@@ -200,16 +200,18 @@ class EventFinder:
 
     def _places(self, si: int) -> list[tuple[str, int, list[Hit]]]:
         """(what, evidence start, hits) of the places outside sentence `si` an anaphor in it
-        may point to: the sentence before in the paragraph, the transcript question an
-        answer replies to, the headline. Computed once per sentence."""
+        may point to: the sentence before (in the paragraph, or closing the paragraph before:
+        wire copy puts one sentence in each), the transcript question an answer replies to,
+        the headline. Computed once per sentence."""
         if si not in self._place_cache:
             doc, out = self.doc, []
-            if self._same_paragraph(si - 1, si):
-                out.append(("before", si - 1, self.by_sentence.get(si - 1, [])))
             para = doc.paragraph_of(doc.sentences[si].start)
+            before = doc.paragraph_of(doc.sentences[si - 1].start) if si > 0 else -1
+            if before == para or (before == para - 1 >= 1 and not self._question(before)):
+                out.append(("before", si - 1, self.by_sentence.get(si - 1, [])))
             if para > 1 and self._question(para - 1):
-                before = doc.paragraph_span(para - 1)
-                out.append(("question", si, self._hits_between(before.start, before.end)))
+                asked = doc.paragraph_span(para - 1)
+                out.append(("question", si, self._hits_between(asked.start, asked.end)))
             out.append(("headline", si, self._title_hits))  # the evidence stays the body sentence
             self._place_cache[si] = [(what, where, hits) for what, where, hits in out if hits]
         return self._place_cache[si]

@@ -129,6 +129,8 @@ _ASIDE = re.compile(
     r"|,\s+(?:held|signed|issued|launched|opened|established|adopted|released|announced|set up"
     r"|created|installed|agreed|reached)\s"
     r"(?:in|on|at|by|during|last|earlier)\b[^,;]{1,120},"
+    # any participial aside: "The link, reserved for urgent communication about AI, is ..."
+    r"|,\s+[a-z]+ed\s+(?:for|by|to|in|on|at|with|from|under|after|during|about|as)\b[^,;]{1,160},"
 )
 
 
