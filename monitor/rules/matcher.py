@@ -34,6 +34,11 @@ _EXCEPT = re.compile(
 MAX_BODY_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
 
+# The two parties named by reference to an earlier mention
+_BOTH_SIDES = re.compile(
+    r"\b(?:the two|both) (?:governments|sides|countries|capitals|militaries|powers|delegations"
+    r"|nations|defen[cs]e ministries|foreign ministries)\b|双方|两国|两军"
+)
 _BY_SPAN = attrgetter("start", "end")
 _EXCEPT_WORD = re.compile(r"except|excluding|other than|apart from|but not|除")
 _EXCEPT_GATE = ("except", "excluding", "other than", "apart from", "but not", "除")
@@ -182,12 +187,18 @@ class Matcher:
         self, doc: Doc, ev: Evidence, lists_at: dict[str, list[int]], name: str
     ) -> bool:
         """Whether a list occurs where the evidence's actors are named: its paragraph and the
-        headline, and the question before an answer in a briefing transcript."""
+        headline, the question before an answer in a briefing transcript, and, when the
+        evidence names its actors only as "the two governments" (双方, 两国), the lead
+        paragraph that introduced them."""
         para = doc.paragraph_of(ev.start)
         lines = {0, para, doc.paragraph_of(ev.end - 1)}
         before = doc.paragraph_span(para - 1)
         if para > 1 and doc.question_paragraph(before.start):
             lines.add(para - 1)
+        if para > 1 and _BOTH_SIDES.search(doc.folded, ev.start, ev.end):
+            lines.add(1)
+        if doc.question_paragraph(ev.start) and doc.affirmed(ev.start):
+            lines.add(para + 1)  # the answer that confirms it
         positions = lists_at.get(name)
         if not positions:
             return False

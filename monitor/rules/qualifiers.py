@@ -30,7 +30,8 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "传闻", "传言", "据传", "猜测", "能否", "要求", "期待", "期望", "寻求", "倘若", "如果",
         "应", "应当", "应该", "须", "必须", "盼", "一旦", "假如", "流传", "传出", "据说", "由谁", "谁将", "谁会",
         "坊间", "很快", "就要", "快要", "难以", "需要", "与其", "不如", "何时", "什么时候", "无定论", "恐将", "可望", "有报道称", "有媒体称", "媒体报道称", "外媒称", "据外媒报道",
-        "不予置评", "吁", "吁请", "is close to", "are close to", "was close to", "were close to", "恐难", "进展缓慢", "遥遥无期", "陷入僵局", "僵持不下",
+        "不予置评", "吁", "吁请", "is close to", "are close to", "was close to", "were close to",
+        "re:\\bclose to [a-z]+ing\\b", "恐难", "进展缓慢", "遥遥无期", "陷入僵局", "僵持不下",
         "deadlocked", "bogged down", "slow progress", "progress has been slow",
     ),
     "negated": (

@@ -108,6 +108,12 @@ _DATELINE = re.compile(
     r"|(?:新华社|中新社|中新网|央视网|人民网|中国日报网|法新社|路透社|美联社)?[^\s,.。]{0,12}?"
     r"\d{1,2}月\d{1,2}日电\s*"
 )
+# A briefing answer that confirms: "A: Yes.", "MR. BRENNAN: Yes, they did.", "答：是的。"
+_AFFIRMATIVE = re.compile(
+    r"\s*(?:[^\W\d][\w.' -]{0,40}[:：]\s*)?(?:(?:yes|yeah|correct|that's right|that is right"
+    r"|that's correct|that is correct|i can confirm|we can confirm)\b|是的|确实如此|可以证实|我可以证实)",
+    re.IGNORECASE,
+)
 _QUESTIONER = re.compile(r"(?:question|q|记者|问|記者|記者問)\s*[:：]", re.IGNORECASE)
 # A speaker's label opening a transcript line: a few words (or Han characters), then a colon.
 _SPEAKER = re.compile(r"(?:[^\W\d][\w.'&-]*\s+){0,4}[^\W\d][\w.'&-]*\s*:\s|[^\x00-\x7f]{1,12}[:：]")
@@ -321,6 +327,12 @@ class Doc:
     def aside_of(self, clause: Span, offset: int) -> Span | None:
         """The aside of `clause` holding `offset` (None: the clause's main line)."""
         return next((a for a in self._layout(clause)[2] if a.start <= offset < a.end), None)
+
+    def affirmed(self, offset: int) -> bool:
+        """Whether the line after the one holding `offset` opens with a plain yes (a briefing
+        answer confirming what the question asked)."""
+        answer = self.paragraph_span(self.paragraph_of(offset) + 1)
+        return bool(_AFFIRMATIVE.match(self.display, answer.start, answer.end))
 
     def dateline_end(self, offset: int) -> int:
         """Where the dateline of the paragraph holding `offset` ends (its start if none)."""

@@ -78,10 +78,13 @@ class Qualifiers:
             if inside and h.tid in cand.event.none and (h.start, h.tid) not in chosen_ids:
                 return VetoReason("excluded", doc.display[h.start : h.end], h.start)
         span_end = max(h.end for h in chosen)
+        confirmed = doc.question_paragraph(clause.start) and doc.affirmed(clause.start)
         for check in (self._cue_veto, self._year_veto, self._time_veto, self._retraction):
             found = check(cand, span_end)
-            if found is not None:
+            if found is not None and not (confirmed and found.kind == "hedged"):
                 return found
+        if confirmed:
+            return None  # "Can you confirm that the talks went ahead?" "Yes." reports them
         text = doc.display[clause.start : clause.end]
         if "hedged" in cand.pattern.qualifiers and text.rstrip("\"') ").endswith("?"):
             return VetoReason("hedged", "?", clause.end - 1, "a question")

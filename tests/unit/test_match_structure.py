@@ -1,0 +1,97 @@
+"""Engine behaviours found on independent probes: each case fails without its rule.
+
+The shipped pack is used, so each line is also a check that the pack keeps the behaviour.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from monitor.rules.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parents[2]
+MATCHER = Matcher.from_path(ROOT / "rules")
+PUBLISHED = date(2026, 11, 20)
+
+
+def _rules(title: str, body: str) -> list[str]:
+    return sorted(r.rule for r in MATCHER.match(title, body, published=PUBLISHED).rules)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The United States and China haven't opened an AI hotline, officials said.",
+        "China won't name a counterpart for the AI talks with the United States.",
+        "China didn't name a counterpart for the AI talks with the United States.",
+    ],
+)
+def test_contractions_negate(body: str) -> None:
+    assert _rules("", body) == []
+
+
+def test_to_before_a_noun_is_no_infinitive() -> None:
+    """'devoted to artificial intelligence' is a preposition, not an aim."""
+    body = (
+        "US and Chinese officials held a first round of talks devoted to artificial intelligence."
+    )
+    assert _rules("", body) == ["us-china-ai-dialogue"]
+
+
+def test_a_wire_dateline_is_not_the_date_of_the_event() -> None:
+    """'Nov 20' in the dateline is the filing date; 'in September' dates the opening."""
+    body = (
+        "WASHINGTON, Nov 20 (Reuters) - The AI crisis line that the United States and China "
+        "switched on in September has been used twice."
+    )
+    assert _rules("", body) == []
+
+
+def test_a_deadline_month_looks_ahead() -> None:
+    """'before the end of March' is a month to come, not March past."""
+    body = (
+        "Washington and Beijing agreed on Wednesday to hold another round of their AI dialogue "
+        "before the end of March."
+    )
+    assert _rules("", body) == ["us-china-ai-dialogue"]
+
+
+def test_the_two_governments_take_their_names_from_the_lead_paragraph() -> None:
+    head = "Opinion: talks at last"
+    body = (
+        "American and Chinese officials met in Vienna this week.\n"
+        "That the two governments held a first round of talks on artificial intelligence is the "
+        "news."
+    )
+    assert _rules(head, body) == ["us-china-ai-dialogue"]
+
+
+def test_a_confirmed_briefing_question_is_a_report() -> None:
+    head = "Department Press Briefing, November 19, 2026"
+    body = (
+        "QUESTION: Can you confirm that the AI talks with China went ahead this week?\n"
+        "MR. SMITH: Yes. Our team met their counterparts in Vienna."
+    )
+    assert _rules(head, body) == ["us-china-ai-dialogue"]
+    unconfirmed = body.replace("Yes. Our team met", "I won't characterize what our team did")
+    assert _rules(head, unconfirmed) == []
+
+
+def test_an_anaphor_reaches_the_paragraph_before() -> None:
+    """Wire copy: one sentence per paragraph; 'The link' refers to the line named above."""
+    head = "US and China link defence ministries"
+    body = (
+        "U.S. and Chinese officials sent test messages on Thursday over a secure connection "
+        "between their defence ministries.\n"
+        "The link, reserved for urgent communication about AI, is now in service, officials said."
+    )
+    assert _rules(head, body) == ["us-china-hotline"]
+
+
+def test_a_statement_title_is_the_statement() -> None:
+    head = "Joint Statement of the United States and the People's Republic of China on AI Safety"
+    body = "The two sides affirm the need to keep humans in control of nuclear weapons."
+    assert _rules(head, body) == ["us-china-joint-statement"]
