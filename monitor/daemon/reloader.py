@@ -42,6 +42,11 @@ class RuleReloader:
         self._signature = signature(rules)
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def watching(self) -> bool:
+        """Started and not stopped."""
+        return self._task is not None and not self._task.done()
+
     def request(self) -> None:
         """Reload now (SIGHUP), changed or not."""
         self._requested.set()

@@ -104,7 +104,7 @@ class Daemon:
         finally:
             probes.stopping = True
             for component in reversed(started):
-                await component.stop()
+                await _stop(component)
 
     def components(self, pipeline: Pipeline) -> list[Component]:
         """The role's components over `pipeline`, in start order (`probes` kept to mark the
@@ -164,3 +164,12 @@ class Daemon:
     def _on_hup(self) -> None:
         log.info("signal", signal="SIGHUP", action="reload rules")
         self.reloader.request()
+
+
+async def _stop(component: Component) -> None:
+    """Stop one component; one that fails to stop must not keep the others running."""
+    try:
+        await component.stop()
+    except Exception as exc:
+        log.exception("stop_failed", component=type(component).__name__,
+                      error=f"{type(exc).__name__}: {exc}")  # fmt: skip

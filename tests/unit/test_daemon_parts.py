@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.config import Settings, load_settings
-from monitor.daemon.parts import Duty, Heartbeat, Role
+from monitor.daemon.parts import Component, Duty, Heartbeat, Role
 from monitor.daemon.poller import Poller
 from monitor.daemon.probes import Probes
 from monitor.daemon.reloader import RuleReloader
@@ -236,6 +236,7 @@ async def test_an_edited_rule_file_is_reloaded_by_the_watcher(tmp_path: Path) ->
     swapped: list[Matcher] = []
     reloader = RuleReloader(rules, swapped.append, check_s=0.05)
     await reloader.start()
+    assert reloader.watching
     try:
         extra = rules / "zz-extra.yaml"
         extra.write_text("lists:\n  zz_extra_terms: [zebra]\n", encoding="utf-8")
@@ -341,3 +342,38 @@ async def test_the_daemon_starts_every_component_and_stops_on_request(
     assert ready, detail
     assert len(list((tmp_path / "archive").rglob("*.txt"))) == 1
     assert daemon.probes.stopping
+
+
+class _Stuck:
+    """A component whose stop fails (a sink's close raising, say)."""
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        raise RuntimeError("close failed")
+
+
+class _WithStuckPart(Daemon):
+    """The daemon's own components, and one more that fails to stop, started last."""
+
+    def components(self, pipeline: Pipeline) -> list[Component]:
+        return [*super().components(pipeline), _Stuck()]
+
+
+async def test_a_component_failing_to_stop_does_not_keep_the_others_running(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The failure is logged; the others still stop, the reloader's watch included."""
+    settings = _settings(redis_url, tmp_path, service={"port": 0})
+    daemon = _WithStuckPart(settings, load_matcher(ROOT / "rules"), Role.SENDER)
+    run = asyncio.create_task(daemon.run())
+    try:
+        await until(lambda: daemon.probes is not None and daemon.probes.started_at is not None,
+                    "the start")  # fmt: skip
+    finally:
+        daemon.stopping.set()
+        code = await asyncio.wait_for(run, timeout=60)
+
+    assert code == 0
+    assert not daemon.reloader.watching
