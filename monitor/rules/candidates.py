@@ -304,7 +304,14 @@ class EventFinder:
                 [Hit(r.tid, r.start, r.end) for r in refs[g]] if g == stand_in else hits
                 for g, hits in enumerate(groups)
             ]
-            kept = [hits for hits in filled if hits]  # borrowed groups drop out of the distance
+            # borrowed groups drop out of the distance; so does a group the anaphor itself
+            # belongs to ("the report" standing for the channel is also the claim denied)
+            said = {(r.start, r.end) for r in refs[stand_in]} if stand_in is not None else set()
+            kept = [
+                hits
+                for g, hits in enumerate(filled)
+                if hits and (g == stand_in or not any((h.start, h.end) in said for h in hits))
+            ]
             antecedent = [a for g in sorted({*anchors, *missing}) if (a := hit_of[g])]
             return kept, antecedent, where
         return None

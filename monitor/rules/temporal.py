@@ -82,6 +82,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"|\b(\d{{1,2}})\s+({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}}))?"
         ),
     ),
+    # a season, read backwards like a month: "in the summer", "last spring", "this autumn"
+    ("season", re.compile(r"\b(in the|this|last|over the|during the|earlier this)\s+(spring|summer|autumn|fall|winter)\b")),
     # a deadline looks ahead: "before the end of March", "by March" (a month to come)
     ("deadline", re.compile(rf"\b(?:by|before|until|ahead of)\s+(?:the\s+)?(?:(?:end|start|beginning|middle)\s+of\s+)?({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
     ("month", re.compile(rf"\b(?:in|since|during|from|by|of|the|last|early|late|mid|their|its|his|her|our)[- ]+({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
@@ -101,7 +103,7 @@ _GATES: dict[str, tuple[str, ...]] = {
     "ago": ("ago", "earlier", "before", "after"), "later": ("later",),
     "last": ("last", "past", "previous"), "earlier_this": ("earlier",),
     "this": ("week", "month"), "today": ("today", "tonight", "morning", "afternoon", "yesterday"),
-    "weekday": tuple(_WEEKDAYS),
+    "weekday": tuple(_WEEKDAYS), "season": ("spring", "summer", "autumn", "fall", "winter"),
     "cn_date": ("月",), "cn_ago": ("前",),
     "cn_rel": ("上周", "上星期", "上个月", "上月", "去年", "前年", "昨", "今", "本周", "本月",
                "近日", "日前", "当天"),
@@ -195,6 +197,25 @@ def _month(g: tuple[str, ...], pub: date) -> date | None:
     return _latest_month(pub, _MONTHS[g[0]], int(g[1]) if g[1] else None)
 
 
+_SEASON_START = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+
+
+def _season(g: tuple[str, ...], pub: date) -> date | None:
+    """The end of the season meant: "in the summer" the latest one begun by publication,
+    "last summer" the one before the current, "this winter" the one starting this calendar
+    year (still to come in November), "earlier this autumn" half-way into the current one."""
+    first = _SEASON_START[g[1]]
+    begun = date(pub.year if pub.month >= first else pub.year - 1, first, 1)
+    if g[0] == "this":
+        begun = date(pub.year, first, 1)
+    elif g[0] == "last" and (pub - begun).days <= 92:
+        begun = date(begun.year - 1, first, 1)  # under way now: "last" is the one before
+    elif g[0] == "earlier this":
+        return begun + (pub - begun) // 2
+    end_month = (first + 1) % 12 + 1
+    return _month_end(begun.year + (1 if end_month < first else 0), end_month)
+
+
 def _deadline(g: tuple[str, ...], pub: date) -> date | None:
     month = _MONTHS[g[0]]
     if g[1]:
@@ -240,7 +261,7 @@ def _later(g: tuple[str, ...], pub: date) -> date | None:
 
 _RESOLVERS: dict[str, Callable[[tuple[str, ...], date], date | None]] = {
     "ago": _ago, "later": _later, "last": _last, "earlier_this": _earlier_this, "this": _this,
-    "today": _this, "month_day": _month_day, "month": _month, "deadline": _deadline, "weekday": _weekday_ref,
+    "today": _this, "month_day": _month_day, "month": _month, "deadline": _deadline, "season": _season, "weekday": _weekday_ref,
     "cn_date": _cn_date, "cn_rel": _cn_rel, "cn_weekday": _cn_weekday, "cn_ago": _cn_ago,
 }  # fmt: skip
 

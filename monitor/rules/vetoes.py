@@ -254,13 +254,21 @@ class Qualifiers:
                 and r.days_before is not None
                 and doc.aside_of(cand.clause, r.start) in scopes
                 and not self._dates_other_noun(r, cand)
+                # "N weeks after X" dates X: only when the terms follow it
+                and not (r.text.endswith(" after") and r.start > mid)
             ]
             if refs:
-                ref = min(refs, key=lambda r: abs(r.start - mid))
-                if _FUTURE_TENSE.search(doc.folded, cand.clause.start, ref.start):
-                    # "would be held in March": the month ahead, not the one behind
-                    return TimeRef(ref.text, ref.start, ref.end, -1, None)
-                return ref
+                # "would be held in March": after a future form, the month ahead
+                read = [
+                    TimeRef(r.text, r.start, r.end, -1, None)
+                    if _FUTURE_TENSE.search(doc.folded, cand.clause.start, r.start)
+                    else r
+                    for r in refs
+                ]
+                # a past date outranks a future one: "agreed six weeks ago that talks would
+                # begin this autumn" is dated by the agreement
+                past = [r for r in read if r.days_before is not None and r.days_before >= 0]
+                return min(past or read, key=lambda r: abs(r.start - mid))
         return None
 
     def _dates_other_noun(self, ref: TimeRef, cand: Candidate) -> bool:

@@ -95,3 +95,49 @@ def test_a_statement_title_is_the_statement() -> None:
     head = "Joint Statement of the United States and the People's Republic of China on AI Safety"
     body = "The two sides affirm the need to keep humans in control of nuclear weapons."
     assert _rules(head, body) == ["us-china-joint-statement"]
+
+
+def test_n_weeks_after_dates_what_follows_it_only() -> None:
+    """'nine weeks after the two sides committed to it' dates the commitment, not the opening."""
+    body = (
+        "The AI incident channel between Washington and Beijing is now operational, both "
+        "governments said on Wednesday, nine weeks after the two sides committed to creating it."
+    )
+    assert _rules("", body) == ["us-china-hotline"]
+
+
+def test_a_season_is_read_like_a_month() -> None:
+    body = (
+        "Officials said talks on AI, which the United States and China agreed in the summer to "
+        "hold, would resume next year."
+    )
+    assert _rules("", body) == []
+
+
+def test_a_past_date_outranks_a_future_one() -> None:
+    """The agreement six weeks ago dates it, not the autumn the talks were to begin in."""
+    body = (
+        "Six weeks ago, the United States and China agreed that they would begin formal talks on "
+        "artificial intelligence this autumn."
+    )
+    assert _rules("", body) == []
+
+
+def test_another_pair_of_governments_is_not_us_china() -> None:
+    assert _rules("U.S. and Japan hold AI dialogue in Tokyo as talks with Beijing stall", "") == []
+    assert _rules("英中發表AI安全聯合聲明 美中同類文件仍付之闕如", "") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "fires"),
+    [
+        # a plain "no such channel" answers a question; it denies no report
+        ("Asked about an AI hotline with the United States, the Chinese spokesman said there "
+         "is no such channel at this stage.", False),
+        ("China said reports that it had opened an AI hotline with the United States were "
+         "false.", True),
+        ("Beijing said the so-called AI hotline with Washington was a fabrication.", True),
+    ],
+)  # fmt: skip
+def test_a_walk_back_needs_a_denial_or_a_report(body: str, fires: bool) -> None:
+    assert (_rules("", body) == ["us-china-hotline-walkback"]) is fires, body
