@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -26,6 +27,18 @@ Change = Literal["", "corrected", "withdrawn"]
 # where an article's text came from: its page (trafilatura), the feed's own summary, or a
 # seed-format file read without a sidecar saying which
 Extraction = Literal["page", "feed", "file"]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with lone surrogates (a JSON feed's "\\ud800" escape decodes to one) read as
+    U+FFFD: they cannot be encoded as UTF-8 for hashing, the archive, Redis or the scanner.
+    Same length, so offsets do not move."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def short_hash(value: str) -> str:
@@ -125,6 +138,11 @@ class TermHit:
     end: int
 
 
+EvidenceField = Literal["title", "body"]  # where the evidence stands
+# which qualifier vetoed a candidate ("excluded": one of the event's `none` terms)
+VetoKind = Literal["hedged", "negated", "historical", "proposed", "excluded"]
+
+
 @dataclass(frozen=True)
 class Evidence:
     """Why an event matched: the sentence and the terms found in it."""
@@ -133,7 +151,7 @@ class Evidence:
     sentence: str
     start: int  # sentence offsets in the document text (headline + "\n" + body, NFKC)
     end: int
-    field: str  # "title" or "body"
+    field: EvidenceField
     terms: tuple[TermHit, ...]
     notes: tuple[str, ...] = ()  # plain reasons: word forms, script, two sentences, dates
 
@@ -164,7 +182,7 @@ class Veto:
     event: str
     sentence: str
     start: int
-    qualifier: str  # hedged / negated / historical / proposed / excluded
+    qualifier: VetoKind
     cue: str
     cue_start: int
     terms: tuple[TermHit, ...]

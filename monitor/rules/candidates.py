@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import date
 from operator import attrgetter
 
-from monitor.models import Evidence, TermHit, Veto
+from monitor.models import Evidence, EvidenceField, TermHit, Veto
 from monitor.rules.compiler import Compiled, CompiledEvent
 from monitor.rules.found import Candidate, Hit, VetoReason
 from monitor.rules.text import Doc, Span
@@ -409,7 +409,7 @@ class EventFinder:
         hits = sorted(cand.chosen + cand.antecedent, key=lambda h: h.start)
         terms = tuple(self.term_hit(h) for h in hits)
         if veto is None:
-            field = "title" if doc.in_title(cand.clause.start) else "body"
+            field: EvidenceField = "title" if doc.in_title(cand.clause.start) else "body"
             return Evidence(
                 cand.event.name, sentence, first.start, last.end, field, terms, self.notes(cand)
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.models import VetoKind
 from monitor.rules.compiler import CompiledEvent, CompiledPattern
 from monitor.rules.text import Span
 
@@ -35,7 +36,7 @@ class Candidate:
 class VetoReason:
     """Which qualifier vetoed a candidate, the cue, where, and a plain-language note."""
 
-    kind: str
+    kind: VetoKind
     cue: str
     at: int
     note: str = ""

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from monitor.models import without_surrogates
 from monitor.rules.script import to_simplified
 
 _UNIFY = str.maketrans(
@@ -24,7 +25,6 @@ _UNIFY = str.maketrans(
 )  # fmt: skip
 
 _START = re.Match.start  # called by map(): no Python frame per word
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 # The characters `_UNIFY` rewrites: found by one regex pass, which is far cheaper than a
@@ -166,10 +166,7 @@ def is_cjk(text: str) -> bool:
 
 def display_form(text: str) -> str:
     """NFKC with typographic quotes, dashes and odd spaces unified."""
-    if not text.isascii() and _SURROGATE.search(text):
-        # a lone surrogate (an escaped "&#xD800;" in a feed) cannot be encoded for the
-        # scanner: the replacement character keeps every offset where it was
-        text = _SURROGATE.sub("\ufffd", text)
+    text = without_surrogates(text)  # the scanner cannot encode them; offsets stay
     if not unicodedata.is_normalized("NFKC", text):
         # Chinese text is mostly full-width punctuation, whose NFKC form is its ASCII twin: a
         # table does that part, and the full normalisation runs only if something else is left

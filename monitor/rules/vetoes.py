@@ -17,6 +17,7 @@ from monitor.rules.compiler import Compiled
 from monitor.rules.found import Candidate, Hit, VetoReason
 from monitor.rules.morphology import is_base_verb
 from monitor.rules.qualifiers import past_years
+from monitor.rules.schema import QualifierKind
 from monitor.rules.temporal import TimeRef, time_refs
 from monitor.rules.text import Doc, Span
 
@@ -174,7 +175,7 @@ class Qualifiers:
             for h in self.cue_hits_of(cand.si)
             if h.tid in cand.event.agreement and clause.start <= h.start < clause.end
         ]
-        best: tuple[int, str, Hit] | None = None
+        best: tuple[int, QualifierKind, Hit] | None = None
         for h in self._live_cues(cand, span_end):
             frame = h.tid in self.c.frames and h.start < first
             governs = h.start < first and not self._marked(_TERMINATOR, h.end, first)

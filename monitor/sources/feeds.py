@@ -14,7 +14,7 @@ import feedparser
 
 from monitor.config import FeedConfig
 from monitor.errors import FeedParseError
-from monitor.models import FeedEntry
+from monitor.models import FeedEntry, without_surrogates
 from monitor.sources.fastfeed import FastFeed, fast_parse, iso_datetime, plausible
 from monitor.urls import canonical_url, domain_of
 
@@ -56,6 +56,9 @@ def _entry_id(guid: str | None, link: str, title: str, summary: str) -> str:
 
 
 def _make_entry(feed: FeedConfig, source: str, **fields: Any) -> FeedEntry:
+    # every text a feed gives us, once, before anything hashes or stores it
+    fields = {k: without_surrogates(v) if isinstance(v, str) else v for k, v in fields.items()}
+    source = without_surrogates(source)
     link = fields["link"] or ""
     return FeedEntry(
         feed=feed.key,

@@ -355,3 +355,23 @@ async def test_feed_formats(
     outcomes = await run_once(settings)
 
     assert [(o.status, o.archived) for o in outcomes] == [("ok", 1)], fmt
+
+
+async def test_a_lone_surrogate_in_a_json_feed_is_archived_as_replacement(
+    httpserver: HTTPServer, redis_url: str, archive: Path
+) -> None:
+    """JSON's "\\ud800" escape decodes to a lone surrogate, which cannot be encoded: the item
+    is still archived (hashing, Redis and the file all take it), the character read as U+FFFD."""
+    httpserver.expect_request("/feed").respond_with_data(
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [{"id": "1", '
+        '"url": "http://169.254.169.254/x", "title": "Hotline \\ud800 opened", '
+        '"content_text": "The line \\udfff works."}]}',
+        content_type="application/feed+json",
+    )
+    settings = _settings(redis_url, archive, [{"url": httpserver.url_for("/feed")}])
+
+    outcomes = await run_once(settings)
+
+    assert [(o.status, o.archived) for o in outcomes] == [("ok", 1)]
+    [path] = _archived(archive)
+    assert path.read_text(encoding="utf-8") == "Hotline \ufffd opened\nThe line \ufffd works.\n"
