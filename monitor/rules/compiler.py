@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import re2
 from ahocorasick_rs import AhoCorasick, Implementation
 
-from monitor.rules.condition import Event, Node, evaluate, references
+from monitor.rules.condition import All, Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
 from monitor.rules.morphology import FUNCTION_WORDS, phrase_forms
 from monitor.rules.qualifiers import (
@@ -94,6 +95,11 @@ class CompiledPattern:
     within: int
     ordered: bool
     qualifiers: tuple[QualifierKind, ...]
+
+    @cached_property
+    def terms(self) -> frozenset[int]:
+        """Every term id of every group."""
+        return frozenset().union(*self.groups)
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,7 @@ class Compiled:
     atom_rules: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     always_rules: list[str] = field(default_factory=list)
     list_terms: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    helpers: dict[str, frozenset[str]] = field(default_factory=dict)  # helper -> partner events
 
 
 _DFA_KEYS = 20_000
@@ -260,9 +267,33 @@ class _Builder:
                 c.always_rules.append(rule_id)
             for atom in events | {f"${li}" for li in lists}:  # lists inside `with` never trigger
                 c.atom_rules[atom].add(rule_id)
+        c.helpers = self._helpers()
         c.triggers = self._automaton(self.trigger_ids)
         c.cue_scan = self._automaton(self.cue_ids)
         return c
+
+    def _helpers(self) -> dict[str, frozenset[str]]:
+        """Helper events (no development of their own) that every rule using them needs beside
+        another event ("counterpart_named with (...) and china_counterpart_named"): matching
+        evaluates them only once one of those partners has evidence."""
+        c, out = self.c, {}
+        for name, ev in c.events.items():
+            uses = [r.condition for r in c.rules.values() if name in r.events]
+            if ev.development is not None or not uses:
+                continue
+            partners: set[str] = set()
+            for node in uses:
+                direct = (
+                    {a.name for a in node.args if isinstance(a, Event)}
+                    if isinstance(node, All)
+                    else set()
+                )
+                if name not in direct or not direct - {name}:
+                    break
+                partners |= direct - {name}
+            else:
+                out[name] = frozenset(partners)
+        return out
 
     def _groups(self, groups: list[list[str] | str]) -> tuple[frozenset[int], ...]:
         out = tuple(self.expand([g] if isinstance(g, str) else g) for g in groups)

@@ -21,6 +21,7 @@ from monitor.rules.candidates import EventFinder, Hit
 from monitor.rules.compiler import Automaton, Compiled, compile_rules, rule_atoms_for
 from monitor.rules.condition import Event, evaluate
 from monitor.rules.loader import RuleSet, load_rules
+from monitor.rules.morphology import is_base_verb
 from monitor.rules.text import WORD_CHARS, Doc
 
 # A list term right after one of these does not count: "every nuclear power except the US".
@@ -79,6 +80,7 @@ class Matcher:
         self.walkbacks = {
             r.value.id: r.value.follows for r in ruleset.rules.values() if r.value.follows
         }
+        is_base_verb("hold")  # load the lemma lexicon now, not on the first article
 
     @classmethod
     def from_path(cls, path: Path) -> Matcher:
@@ -147,11 +149,16 @@ class Matcher:
 
     # -- events ---------------------------------------------------------------------------------
 
-    def _events(self, finder: EventFinder) -> tuple[dict[str, list[Evidence]], list[Veto]]:
+    def _events(
+        self, finder: EventFinder, lazy: bool
+    ) -> tuple[dict[str, list[Evidence]], list[Veto]]:
         found: dict[str, list[Evidence]] = defaultdict(list)
         vetoes: list[Veto] = []
-        names = sorted(finder.candidates)
+        helpers = self.c.helpers if lazy else {}
+        names = sorted(finder.candidates, key=lambda n: (n in helpers, n))  # helpers last
         for name in names:
+            if name in helpers and not any(found.get(p) for p in helpers[name]):
+                continue  # no rule can use it: none of its partner events has evidence
             ev = self.c.events[name]
             for si in finder.sentences_for(ev):
                 patterns = finder.viable_patterns(ev, si)
@@ -265,8 +272,9 @@ class Matcher:
     ) -> MatchResult:
         """Match one article. `published` (its date) dates time expressions for news vs
         background and anchors `historical` years; without it only explicit years count,
-        against `ref_year` (default: this year)."""
-        a = self.analyse(title, body, ref_year=ref_year, published=published)
+        against `ref_year` (default: this year). A helper event (china_counterpart_named) is
+        looked for only when a partner event has evidence: otherwise no rule can use it."""
+        a = self.analyse(title, body, ref_year=ref_year, published=published, lazy=True)
         return MatchResult(
             events={k: tuple(v) for k, v in sorted(a.found.items())},
             rules=tuple(a.rules),
@@ -281,13 +289,15 @@ class Matcher:
         *,
         ref_year: int | None = None,
         published: date | None = None,
+        lazy: bool = False,
     ) -> Analysis:
-        """Everything `match` computes, kept for explaining a rule's whole condition."""
+        """Everything `match` computes, kept for explaining a rule's whole condition (every
+        event, helpers included, unless `lazy`)."""
         doc = Doc.build(title[:MAX_TITLE_CHARS], body[:MAX_BODY_CHARS])
         year = published.year if published else (ref_year or datetime.now(UTC).year)
         hits = self.scan(self.c.triggers, doc)
         finder = EventFinder(self.c, doc, hits, _CueHits(self, doc), year, published)
-        found, vetoes = self._events(finder)
+        found, vetoes = self._events(finder, lazy)
         lists_at = self._lists_at(doc, hits)
         return Analysis(doc, found, vetoes, lists_at, self._rules(doc, found, lists_at))
 

@@ -30,7 +30,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "传闻", "传言", "据传", "猜测", "能否", "要求", "期待", "期望", "寻求", "倘若", "如果",
         "应", "应当", "应该", "须", "必须", "盼", "一旦", "假如", "流传", "传出", "据说", "由谁", "谁将", "谁会",
         "坊间", "很快", "就要", "快要", "难以", "需要", "与其", "不如", "何时", "什么时候", "无定论", "恐将", "可望", "有报道称", "有媒体称", "媒体报道称", "外媒称", "据外媒报道",
-        "不予置评", "吁", "吁请", "is close to", "are close to", "was close to", "were close to",
+        "不予置评", "吁", "吁请", "is close to", "are close to", "was close to", "were close to", "is set to", "are set to", "poised to",
         "re:\\bclose to [a-z]+ing\\b", "citing unnamed", "citing anonymous", "citing people", "citing sources",
         "people familiar", "familiar with the matter", "sources said", "sources say", "a source said",
         "according to people", "according to sources", "消息人士", "知情人士", "据知情", "即使", "即便", "就算", "哪怕",
@@ -62,7 +62,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
     ),
     "proposed": (
         "plan", "plans", "planned", "planning", "proposal", "proposals", "proposed", "proposes",
-        "propose", "will", "shall", "set to", "preparations for", "preparation for", "preparatory", "slated", "scheduled", "upcoming", "next week",
+        "propose", "will", "shall", "set to", "re:\\bopen'? to\\b", "re:\\d+\\s*天内", "preparations for", "preparation for", "preparatory", "slated", "scheduled", "upcoming", "next week",
         "next month", "next year", "later this", "intend*", "prepared to", "ready to",
         "preparing to", "prepares to", "poised to", "about to", "on the verge of", "in talks to",
         "moving to", "looking to", "getting ready", "is to", "are to", "to be held",

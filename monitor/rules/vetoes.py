@@ -30,6 +30,7 @@ _TERMINATOR = re.compile(
     r"|\b(?:and then|after which|whereas|said|says|told|added|announced|confirmed|stated)\b|，|、)"
 )
 _AFTER_STOP = re.compile(r"[,;:]")
+_MODIFIER_REACH = 6  # characters from a cue or date to the 的 that makes it a noun's modifier
 _GOVERNING = ("under ", "as part of ", "as agreed", "pursuant to ", "in line with ")
 _INFINITIVE = re.compile(r"\bto\s+$")
 _FUTURE_TENSE = re.compile(
@@ -159,7 +160,22 @@ class Qualifiers:
             and not any(s <= h.start and h.end <= e for s, e in chosen)
             and aside in scopes
             and not self._after_relative(span_end, h.start)
+            and not self._modifies_noun(h.end, cand)
         ]
+
+    def _modifies_noun(self, end: int, cand: Candidate) -> bool:
+        """Whether text ending at `end` sits in a Chinese modifier of the next term:
+        "暂停逾半年的中美磋商" (the talks suspended for half a year) resumed; "今年8月暂停的渠道"
+        was restored. Only when no term of the candidate lies inside the modifier: in
+        "去年建立的热线" the development itself is in it (any of its terms, chosen or not)."""
+        nxt = min((h.start for h in cand.chosen if h.start >= end), default=None)
+        if nxt is None:
+            return False
+        de = self.doc.folded.find("的", end, min(nxt, end + _MODIFIER_REACH))
+        if de == -1 or _AFTER_STOP.search(self.doc.folded, end, de):
+            return False  # a modifier is short and has no comma: "暂停逾半年的"
+        terms = cand.pattern.terms
+        return not any(end <= h.start < de and h.tid in terms for h in self.by_sentence[cand.si])
 
     def _cue_veto(self, cand: Candidate, span_end: int) -> VetoReason | None:
         doc, clause, chosen = self.doc, cand.clause, cand.chosen
@@ -257,6 +273,7 @@ class Qualifiers:
                 and not self._dates_other_noun(r, cand)
                 # "N weeks after X" dates X: only when the terms follow it
                 and not (r.text.endswith(" after") and r.start > mid)
+                and not self._modifies_noun(r.end, cand)
             ]
             if refs:
                 # "would be held in March": after a future form, the month ahead

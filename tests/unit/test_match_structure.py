@@ -141,3 +141,26 @@ def test_another_pair_of_governments_is_not_us_china() -> None:
 )  # fmt: skip
 def test_a_walk_back_needs_a_denial_or_a_report(body: str, fires: bool) -> None:
     assert (_rules("", body) == ["us-china-hotline-walkback"]) is fires, body
+
+
+def test_a_chinese_modifier_describes_its_noun() -> None:
+    """暂停逾半年的 (suspended for half a year) modifies the talks that resumed; 今年8月暂停的
+    dates the suspension, not the restoration. A development inside the modifier still is one."""
+    assert _rules("", "暂停逾半年的中美人工智能政府间磋商18日在北京恢复举行。") == [
+        "us-china-ai-dialogue"
+    ]
+    assert _rules("", "中方宣布已恢复今年8月暂停的中美人工智能事件通报渠道。") == [
+        "us-china-hotline"
+    ]
+    assert _rules("", "去年建立的中美人工智能危机沟通热线运行一年来共启用两次。") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The British government denied a report that it had set up an AI hotline with China.",
+        "12家美国与中国的人工智能企业在各自安全团队之间设立24小时热线。",
+    ],
+)
+def test_a_hotline_of_others_is_not_a_us_china_hotline(body: str) -> None:
+    assert _rules("", body) == []
