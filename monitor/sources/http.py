@@ -365,8 +365,8 @@ class Fetcher:
         wants): its connector resolves through the guard, like the httpx transports."""
         if self._session is None:
             cfg = self.cfg
-            connector = aiohttp.TCPConnector(
-                limit=cfg.shards * cfg.shard_connections, resolver=_GuardedResolver(self.guard),
+            connector = aiohttp.TCPConnector(  # as many connections as the feed loop has polls
+                limit=2 * cfg.shards * cfg.shard_connections, resolver=_GuardedResolver(self.guard),
                 ssl=httpx.create_ssl_context(), keepalive_timeout=5.0,
             )  # fmt: skip
             self._session = aiohttp.ClientSession(
