@@ -78,9 +78,7 @@ async def _pass(
                 t1 = time.perf_counter()
                 trafilatura.bare_extraction(raw, with_metadata=True)
                 t2 = time.perf_counter()
-                article = await pipeline._from_page(
-                    entry, page, datetime.now(UTC)
-                )  # the worker step, minus the download
+                article = await pipeline.text.article(entry, page, "", datetime.now(UTC))
                 if article is not None:
                     article = await pipeline.archive(url, article)
                     texts[name] = article.text
