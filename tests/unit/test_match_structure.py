@@ -164,3 +164,13 @@ def test_a_chinese_modifier_describes_its_noun() -> None:
 )
 def test_a_hotline_of_others_is_not_a_us_china_hotline(body: str) -> None:
     assert _rules("", body) == []
+
+
+def test_a_newsroom_correction_is_not_a_government_walk_back() -> None:
+    body = (
+        "The United States and China issued a joint statement on AI on Thursday. "
+        "This story has been corrected to show the statement was issued on Thursday."
+    )
+    assert _rules("", body) == ["us-china-joint-statement"]
+    walk_back = "The State Department corrected a spokesman who had said a joint statement on AI "
+    assert _rules("", walk_back + "with China was issued.") == ["us-china-joint-statement-walkback"]
