@@ -19,7 +19,7 @@ from ahocorasick_rs import AhoCorasick, Implementation
 
 from monitor.rules.condition import All, Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
-from monitor.rules.morphology import FUNCTION_WORDS, phrase_forms
+from monitor.rules.morphology import FUNCTION_WORDS, can_be_noun, phrase_forms, word_forms
 from monitor.rules.qualifiers import (
     CJK_DETERMINERS,
     DETERMINERS,
@@ -211,7 +211,12 @@ def _head(term: Term) -> str | None:
     if term.cjk:
         return term.key[-2:] if len(term.key) >= 2 else None
     head = term.key.split(" ")[-1]
-    return head if head.isalpha() and head not in FUNCTION_WORDS else None  # not "the to"
+    if not head.isalpha() or head in FUNCTION_WORDS:
+        return None  # not "the to"
+    if not any(can_be_noun(form) for form in word_forms(head)):
+        return None  # not "the restored" from "restore"; "the opening" from "open" is one
+
+    return head
 
 
 class _Builder:

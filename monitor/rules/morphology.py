@@ -60,3 +60,13 @@ def is_base_verb(word: str) -> bool:
     from lemminflect import getAllLemmas
 
     return word in getAllLemmas(word).get("VERB", ())
+
+
+@lru_cache(maxsize=8192)
+def can_be_noun(word: str) -> bool:
+    """Whether a word can be a noun ("channel", "talks"; a word the lexicon does not know, such
+    as "hotline", counts): only nouns are repeated by an anaphor ("the channel")."""
+    from lemminflect import getAllLemmas
+
+    lemmas = getAllLemmas(word)
+    return not lemmas or "NOUN" in lemmas

@@ -89,6 +89,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("month", re.compile(rf"\b(?:in|since|during|from|by|of|the|last|early|late|mid|their|its|his|her|our)[- ]+({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
     ("weekday", re.compile(r"\b(?:(last|this|on|since|by|until)\s+)?(" + "|".join(_WEEKDAYS) + r")\b")),
     ("cn_date", re.compile(r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2})[日号])?")),
+    # time since: "启动四个月" (launched four months ago), "运行一年来"
+    ("cn_since", re.compile(r"(?:启动|开通|建立|运行|举行|成立|设立|启用|签署|发表)(?:了|已|已经)?(?:近|逾|超过|满)?(\d{1,2}|[一二两三四五六七八九十]{1,2})(?:个)?(天|周|星期|月|年)(?:来|以来|之久)?")),
+    # relative to a date told earlier: "同月底", "同年", "当月"
+    ("cn_later", re.compile(r"同月|同年|同周|次月|翌年|当月底")),
     ("cn_ago", re.compile(r"(\d{1,2}|[一二两三四五六七八九十]{1,2})(?:个)?(天|周|星期|月|年)(?:前|之前|以前)(?:的今天|的今日|的这一天)?")),
     ("cn_rel", re.compile(r"(上周|上星期|上个月|上月|去年|前年|昨天|昨日|今天|今日|本周|本月|近日|日前|当天)")),
     ("cn_weekday", re.compile(r"(上)?(?:周|星期)([一二三四五六日天])")),
@@ -104,7 +108,8 @@ _GATES: dict[str, tuple[str, ...]] = {
     "last": ("last", "past", "previous"), "earlier_this": ("earlier",),
     "this": ("week", "month"), "today": ("today", "tonight", "morning", "afternoon", "yesterday"),
     "weekday": tuple(_WEEKDAYS), "season": ("spring", "summer", "autumn", "fall", "winter"),
-    "cn_date": ("月",), "cn_ago": ("前",),
+    "cn_date": ("月",), "cn_ago": ("前",), "cn_since": ("天", "周", "星期", "月", "年"),
+    "cn_later": ("同", "次月", "翌年", "当月"),
     "cn_rel": ("上周", "上星期", "上个月", "上月", "去年", "前年", "昨", "今", "本周", "本月",
                "近日", "日前", "当天"),
     "cn_weekday": ("周", "星期"),
@@ -262,7 +267,8 @@ def _later(g: tuple[str, ...], pub: date) -> date | None:
 _RESOLVERS: dict[str, Callable[[tuple[str, ...], date], date | None]] = {
     "ago": _ago, "later": _later, "last": _last, "earlier_this": _earlier_this, "this": _this,
     "today": _this, "month_day": _month_day, "month": _month, "deadline": _deadline, "season": _season, "weekday": _weekday_ref,
-    "cn_date": _cn_date, "cn_rel": _cn_rel, "cn_weekday": _cn_weekday, "cn_ago": _cn_ago,
+    "cn_date": _cn_date, "cn_rel": _cn_rel, "cn_weekday": _cn_weekday, "cn_ago": _cn_ago, "cn_since": _cn_ago,
+    "cn_later": _later,
 }  # fmt: skip
 
 
@@ -292,7 +298,8 @@ def time_refs(folded: str, start: int, end: int, published: date) -> list[TimeRe
                 when = _RESOLVERS[kind](m.groups(), published)
             except (ValueError, OverflowError):  # "0000年9月", or a date before year 1
                 continue
-            days = _days(published, when) if when else (10_000 if kind == "later" else None)
+            relative = kind in ("later", "cn_later")
+            days = _days(published, when) if when else (10_000 if relative else None)
             found.append(TimeRef(folded[m.start() : m.end()], m.start(), m.end(), days, when))
             taken.append((m.start(), m.end()))
     return sorted(found, key=lambda t: t.start)

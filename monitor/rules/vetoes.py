@@ -257,6 +257,7 @@ class Qualifiers:
         doc = self.doc
         sent = doc.sentences[cand.si]
         mid = min(h.start for h in cand.chosen)
+        span_end = max(h.end for h in cand.chosen)
         scopes = self._scopes(cand)
         if cand.si not in self._times:  # found once per sentence, shared by its clauses
             # a dateline's date is the day of filing, not of the event
@@ -274,6 +275,8 @@ class Qualifiers:
                 # "N weeks after X" dates X: only when the terms follow it
                 and not (r.text.endswith(" after") and r.start > mid)
                 and not self._modifies_noun(r.end, cand)
+                # "the channel, which it suspended in July": the date of another verb
+                and not self._after_relative(span_end, r.start)
             ]
             if refs:
                 # "would be held in March": after a future form, the month ahead

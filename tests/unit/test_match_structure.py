@@ -174,3 +174,17 @@ def test_a_newsroom_correction_is_not_a_government_walk_back() -> None:
     assert _rules("", body) == ["us-china-joint-statement"]
     walk_back = "The State Department corrected a spokesman who had said a joint statement on AI "
     assert _rules("", walk_back + "with China was issued.") == ["us-china-joint-statement-walkback"]
+
+
+def test_time_since_and_relative_dates_in_chinese() -> None:
+    """启动四个月 (four months since the launch) and 同月底 (the end of that month) are background."""
+    assert _rules("", "中美人工智能对话启动四个月,双方仍缺互信。") == []
+    assert _rules("", "同月底,两国外交部门之间的人工智能风险沟通热线开通。") == []
+
+
+def test_a_date_in_a_relative_clause_dates_its_own_verb() -> None:
+    body = (
+        "China has restored the AI crisis channel with the United States, which it suspended in "
+        "July, the foreign ministry said on Thursday."
+    )
+    assert _rules("", body) == ["us-china-hotline"]
