@@ -15,6 +15,7 @@ from datetime import date
 from operator import attrgetter
 
 from monitor.models import Evidence, EvidenceField, TermHit, Veto
+from monitor.rules.combos import best_combo, cut_by, longest, ordered_combo
 from monitor.rules.compiler import Compiled, CompiledEvent
 from monitor.rules.found import Candidate, Hit, VetoReason
 from monitor.rules.text import Doc, Span
@@ -28,73 +29,6 @@ _START = attrgetter("start")
 # endless "sentence" repeating the terms) must not make the search quadratic, so only the
 # first hits of each group in a clause are combined.
 MAX_GROUP_HITS = 24
-
-
-def _cut_by(hit: Hit, pseudo: list[Hit]) -> bool:
-    """A term that cuts through a pseudo-cue is a misreading: 将担任 inside 中将担任."""
-    return any(
-        p.start < hit.end and hit.start < p.end and not (hit.start <= p.start and p.end <= hit.end)
-        for p in pseudo
-    )
-
-
-def _longest(hits: list[Hit]) -> list[Hit]:
-    """Drop hits inside a longer hit of the same group ("lead" inside "would lead")."""
-    if len(hits) < 2:
-        return hits
-    reach = -1
-    for h in hits:  # sorted by start: without an overlap, nothing can sit inside another
-        if h.start < reach:
-            break
-        reach = h.end
-    else:
-        return hits
-    return [
-        h
-        for h in hits
-        if not any(
-            o is not h
-            and o.start <= h.start
-            and h.end <= o.end
-            and o.end - o.start > h.end - h.start
-            for o in hits
-        )
-    ]
-
-
-def _best_combo(groups: list[list[Hit]]) -> list[Hit]:
-    best: list[Hit] = []
-    best_span = None
-    for anchor in groups[0]:
-        combo = [anchor]
-        for g in groups[1:]:
-            free = [h for h in g if not any(h.start < c.end and c.start < h.end for c in combo)]
-            if not free:
-                break
-            combo.append(min(free, key=lambda h: abs(h.word - anchor.word)))
-        if len(combo) < len(groups):
-            continue
-        words = [h.word for h in combo]
-        span = max(words) - min(words)
-        if best_span is None or span < best_span:
-            best, best_span = combo, span
-    return best
-
-
-def _ordered_combo(groups: list[list[Hit]]) -> list[Hit]:
-    """Tightest combination with one hit per group, groups in the listed order."""
-    best: list[Hit] = []
-    for first in groups[0]:
-        combo = [first]
-        for g in groups[1:]:
-            nxt = next((h for h in g if h.start >= combo[-1].end), None)
-            if nxt is None:
-                break
-            combo.append(nxt)
-        else:
-            if not best or combo[-1].word - combo[0].word < best[-1].word - best[0].word:
-                best = combo
-    return best
 
 
 class EventFinder:
@@ -247,8 +181,8 @@ class EventFinder:
         cjk = any(terms[h.tid].cjk for h in chits)  # 中将担任: only Han runs misread
         pseudo = [h for h in self.cue_hits_of(si) if h.tid in self.c.pseudo] if cjk else []
         groups = [
-            _longest(
-                [h for h in chits if h.tid in g and not _cut_by(h, pseudo)][:MAX_GROUP_HITS]
+            longest(
+                [h for h in chits if h.tid in g and not cut_by(h, pseudo)][:MAX_GROUP_HITS]
                 if pseudo
                 else [h for h in chits if h.tid in g][:MAX_GROUP_HITS]
             )
@@ -264,7 +198,7 @@ class EventFinder:
         for g in groups:
             for h in g:
                 h.word = self.doc.word_in(clause, h.start)
-        chosen = _ordered_combo(groups) if pattern.ordered else _best_combo(groups)
+        chosen = ordered_combo(groups) if pattern.ordered else best_combo(groups)
         if not chosen or max(h.word for h in chosen) - min(h.word for h in chosen) > pattern.within:
             return None
         return Candidate(ev, pattern, si, clause, tuple(chosen), tuple(antecedent), first)

@@ -19,7 +19,7 @@ from ahocorasick_rs import AhoCorasick, Implementation
 
 from monitor.rules.condition import All, Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
-from monitor.rules.morphology import FUNCTION_WORDS, can_be_noun, phrase_forms, word_forms
+from monitor.rules.morphology import FUNCTION_WORDS, can_be_noun, word_forms
 from monitor.rules.qualifiers import (
     CJK_DETERMINERS,
     DETERMINERS,
@@ -35,56 +35,8 @@ from monitor.rules.schema import (
     Scope,
     parse_duration,
 )
-from monitor.rules.text import display_form, fold, is_cjk, is_word_char
-
-
-@dataclass(frozen=True)
-class Term:
-    """One literal or regex term, as written and as matched."""
-
-    written: str
-    key: str  # folded text fed to the automaton (or the regex source)
-    prefix: bool = False  # `issu*`: no right word boundary
-    suffix: bool = False  # `*n't`: no left word boundary
-    exact: str | None = None  # `=US`: the display text must equal this
-    cjk: bool = False
-    regex: bool = False
-    forms: tuple[str, ...] = ()  # folded keys: the term and its inflections ("open" -> opened)
-
-
-def parse_term(written: str, *, inflect: bool = False) -> Term:
-    """Read the term notation: `re:...`, `=Exact`, `^form`, `prefix*`, `*suffix`, phrase.
-
-    With `inflect`, a phrase in base form also matches its inflections (morphology.py);
-    `^form` and `=Exact` never do.
-    """
-    if written.startswith("re:"):
-        return Term(written, written[3:], regex=True)
-    exact = None
-    body = written.strip()
-    fixed = body.startswith("^")
-    if fixed:
-        body = body[1:]
-    if body.startswith("="):
-        body = body[1:]
-        exact = body
-    prefix = body.endswith("*")
-    suffix = body.startswith("*")
-    body = display_form(body.strip("*"))
-    key = fold(body)
-    cjk = is_cjk(body)
-    forms: tuple[str, ...] = (key,)
-    if inflect and not (fixed or exact or prefix or suffix or cjk):
-        forms = tuple(dict.fromkeys(fold(f) for f in phrase_forms(body)))
-    return Term(
-        written,
-        key,
-        prefix,
-        suffix,
-        display_form(exact).strip("*") if exact else None,
-        cjk,
-        forms=forms,
-    )
+from monitor.rules.terms import Term, parse_term, plain_term, simple_cjk
+from monitor.rules.text import is_cjk
 
 
 @dataclass(frozen=True)
@@ -186,18 +138,6 @@ class Compiled:
 
 
 _DFA_KEYS = 20_000
-
-
-def _plain(term: Term) -> bool:
-    """A Latin term that starts and ends with a word character, bounded on both sides."""
-    if term.cjk or term.prefix or term.suffix or term.exact is not None or not term.key:
-        return False
-    return is_word_char(term.key[0]) and is_word_char(term.key[-1])
-
-
-def _simple_cjk(term: Term) -> bool:
-    """A Han term: a substring hit, nothing more to check."""
-    return term.cjk and term.exact is None and not term.prefix
 
 
 def _days(duration: str) -> float:
@@ -406,8 +346,8 @@ class _Builder:
                     by_key[form].append(tid)
         for ids in by_key.values():
             # split by how a hit is accepted, so the scan checks word boundaries once per hit
-            plain = [t for t in ids if _plain(c.terms[t])]
-            han = [t for t in ids if not _plain(c.terms[t]) and _simple_cjk(c.terms[t])]
+            plain = [t for t in ids if plain_term(c.terms[t])]
+            han = [t for t in ids if not plain_term(c.terms[t]) and simple_cjk(c.terms[t])]
             special = [t for t in ids if t not in plain and t not in han]
             out.keys.append((tuple(plain), tuple(han), tuple(special)))
         if by_key:

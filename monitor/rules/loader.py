@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import re2
 from pydantic import ValidationError
@@ -14,11 +13,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from monitor.errors import Location, Problem, RuleError
-from monitor.rules.condition import ConditionError, Node, parse_condition, references
-from monitor.rules.schema import EventDef, RuleDef, RuleFile
-
-T = TypeVar("T")
+from monitor.errors import Location, RuleError
+from monitor.rules.crosscheck import check_conditions, check_expansion, check_references
+from monitor.rules.ruleset import Collector, Located, RuleSet
+from monitor.rules.schema import RuleFile
 
 MAX_FILE_BYTES = 512_000
 """A rule file larger than this is refused unread: the real pack is ~20 kB, and parsing
@@ -30,32 +28,6 @@ MAX_ALIAS_NODES = 10_000
 several times (tags, schema, line numbers); a "billion laughs" file expands to 10^9 nodes."""
 MAX_YAML_DEPTH = 64
 """Containers nested deeper than this are refused (the format needs five levels)."""
-MAX_EXPANSION = 1_000_000
-"""Steps the compiler may take expanding `$list` references, summed over every list and
-event: references are followed without memoisation, so chains of lists that each name the
-previous one ten times grow exponentially."""
-
-
-@dataclass(frozen=True)
-class Located(Generic[T]):
-    """A definition and where it was written."""
-
-    value: T
-    where: Location
-
-
-@dataclass
-class RuleSet:
-    """Every list, event and rule from a set of files, validated and cross-checked."""
-
-    lists: dict[str, Located[list[str]]] = field(default_factory=dict)
-    events: dict[str, Located[EventDef]] = field(default_factory=dict)
-    rules: dict[str, Located[RuleDef]] = field(default_factory=dict)
-    conditions: dict[str, Node] = field(default_factory=dict)
-    qualifier_edits: dict[str, tuple[list[str], list[str], list[str] | None]] = field(
-        default_factory=dict
-    )
-    files: list[Path] = field(default_factory=list)
 
 
 def _size(path: Path) -> int:
@@ -103,28 +75,7 @@ def _describe(err: Any) -> str:
     return f"{loc}: {msg}" if loc else msg
 
 
-class _Collector:
-    """Problems found so far, and every name defined anywhere, valid or not.
-
-    A definition that fails the schema is still *defined*: a reference to it is not reported
-    again as unknown. When a whole file or section could not be read (`partial`), no reference
-    is reported as unknown, since its target may be in the unread part.
-    """
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.defined: dict[tuple[str, str], Location] = {}
-        self.partial = False
-
-    def add(self, file: Path | str, line: int, message: str) -> None:
-        self.problems.append(Problem(Location(str(file), line), message))
-
-    def unknown(self, kind: str, name: str) -> bool:
-        """True when nothing anywhere defines `name` (kind: lists, events or rules)."""
-        return not self.partial and (kind, name) not in self.defined
-
-
-def _parse_yaml(path: Path, out: _Collector) -> Any:
+def _parse_yaml(path: Path, out: Collector) -> Any:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -222,7 +173,7 @@ def _check_shape(root: Any) -> None:
 
 
 def _check_terms(
-    path: Path, root: Any, where: list[Any], terms: Iterable[str], out: _Collector
+    path: Path, root: Any, where: list[Any], terms: Iterable[str], out: Collector
 ) -> None:
     for i, term in enumerate(terms):
         line = _line_of(root, [*where, i])
@@ -237,7 +188,7 @@ def _check_terms(
                 )
 
 
-def _load_file(path: Path, rs: RuleSet, out: _Collector) -> None:
+def _load_file(path: Path, rs: RuleSet, out: Collector) -> None:
     before = len(out.problems)
     root = _parse_yaml(path, out)
     if root is None:
@@ -264,7 +215,7 @@ def _load_file(path: Path, rs: RuleSet, out: _Collector) -> None:
 
 
 def _register(
-    path: Path, root: Any, doc: RuleFile, positions: list[int], rs: RuleSet, out: _Collector
+    path: Path, root: Any, doc: RuleFile, positions: list[int], rs: RuleSet, out: Collector
 ) -> None:
     """Add a file's valid definitions to the set; the first of two with one name is kept (the
     second was reported by `_check_names`)."""
@@ -287,7 +238,7 @@ def _register(
 _WHAT = {"lists": "list", "events": "event"}
 
 
-def _check_names(path: Path, root: Any, plain: dict[Any, Any], out: _Collector) -> None:
+def _check_names(path: Path, root: Any, plain: dict[Any, Any], out: Collector) -> None:
     """Record every list, event and rule id the file defines, valid or not, and report each
     one defined before (here or in an earlier file), naming where."""
     for section in ("lists", "events"):
@@ -302,7 +253,7 @@ def _check_names(path: Path, root: Any, plain: dict[Any, Any], out: _Collector) 
             _define(out, "rules", item["id"], path, _line_of(root, ["rules", i, "id"]))
 
 
-def _define(out: _Collector, kind: str, name: str, path: Path, line: int) -> None:
+def _define(out: Collector, kind: str, name: str, path: Path, line: int) -> None:
     first = out.defined.get((kind, name))
     if first is None:
         out.defined[(kind, name)] = Location(str(path), line)
@@ -313,7 +264,7 @@ def _define(out: _Collector, kind: str, name: str, path: Path, line: int) -> Non
 
 
 def _valid_parts(
-    plain: dict[Any, Any], errors: list[Any], out: _Collector
+    plain: dict[Any, Any], errors: list[Any], out: Collector
 ) -> tuple[RuleFile, list[int]]:
     """What the cross-file checks can still use in an invalid file: every definition valid on
     its own once the fields that failed are dropped (a rule with a bad `dedup` still has its
@@ -374,129 +325,10 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _list_refs(terms: Iterable[str]) -> Iterable[str]:
-    return (t[1:] for t in terms if t.startswith("$"))
-
-
-def _check_references(rs: RuleSet, out: _Collector) -> None:
-    for name, lst in rs.lists.items():
-        for ref in _list_refs(lst.value):
-            if out.unknown("lists", ref):
-                out.add(
-                    lst.where.file, lst.where.line, f"list {name!r} refers to unknown list ${ref}"
-                )
-    for name, ev in rs.events.items():
-        terms = [t for _, group in ev.value.term_lists() for t in group]
-        for ref in dict.fromkeys(_list_refs(terms)):
-            if out.unknown("lists", ref):
-                out.add(
-                    ev.where.file, ev.where.line, f"event {name!r} refers to unknown list ${ref}"
-                )
-
-
-MAX_REFERENCE_DEPTH = 32
-"""`$list` references may nest this deep (the compiler follows them recursively)."""
-
-
-class _TooCostly(Exception):
-    pass
-
-
-class _Expander:
-    """Follows `$list` references exactly as the compiler will, counting its steps."""
-
-    def __init__(self, rs: RuleSet) -> None:
-        self.rs = rs
-        self.steps = 0
-        self.unresolved = False
-        """Set when a reference names no valid list (reported elsewhere)."""
-
-    def walk(self, terms: Iterable[str], seen: frozenset[str] = frozenset()) -> bool:
-        """True when some literal term is reached; `_TooCostly` past the budget or depth."""
-        found = False
-        for term in terms:
-            self.steps += 1
-            if self.steps > MAX_EXPANSION:
-                raise _TooCostly(
-                    f"expanding $list references takes more than {MAX_EXPANSION} steps"
-                )
-            name = term[1:] if term.startswith("$") else None
-            if name is None:
-                found = True
-            elif name not in self.rs.lists:
-                self.unresolved = True
-            elif name not in seen:
-                if len(seen) >= MAX_REFERENCE_DEPTH:
-                    raise _TooCostly(f"$list references nest deeper than {MAX_REFERENCE_DEPTH}")
-                found = self.walk(self.rs.lists[name].value, seen | {name}) or found
-        return found
-
-
-def _check_expansion(rs: RuleSet, out: _Collector) -> None:
-    """Refuse reference chains the compiler could not expand in bounded time, and event groups
-    that expand to no terms (the compiler ranks groups by their mean use: 0/0)."""
-    expander = _Expander(rs)
-    for name, lst in rs.lists.items():
-        try:
-            expander.walk([f"${name}"])
-        except _TooCostly as exc:
-            out.add(lst.where.file, lst.where.line, f"list {name!r}: {exc}")
-            return
-    for name, ev in rs.events.items():
-        term_lists = ev.value.term_lists()
-        groups = [terms for where, terms in term_lists if "all" in where]
-        expander.unresolved = False
-        try:
-            found = [expander.walk(terms) for terms in groups]
-            for where, terms in term_lists:
-                if "all" not in where:
-                    expander.walk(terms)
-        except _TooCostly as exc:
-            out.add(ev.where.file, ev.where.line, f"event {name!r}: {exc}")
-            return
-        if expander.unresolved:
-            continue  # the unknown or invalid list is the problem to report
-        for g, (terms, ok) in enumerate(zip(groups, found, strict=True), start=1):
-            if not ok:
-                out.add(
-                    ev.where.file, ev.where.line, f"event {name!r}: {_empty_reason(g, terms, rs)}"
-                )
-
-
-def _empty_reason(g: int, terms: list[str], rs: RuleSet) -> str:
-    if not terms:
-        return f"group {g} is empty"
-    if len(terms) == 1 and terms[0].startswith("$") and not rs.lists[terms[0][1:]].value:
-        return f"group {g}: list {terms[0][1:]} is empty"
-    return f"group {g} ({', '.join(terms)}) expands to no terms"
-
-
-def _check_conditions(rs: RuleSet, out: _Collector) -> None:
-    for rule_id, located in rs.rules.items():
-        rule, where = located.value, located.where
-
-        def problem(message: str, where: Location = where, rule_id: str = rule_id) -> None:
-            out.add(where.file, where.line, f"rule {rule_id!r}: {message}")
-
-        try:
-            node = parse_condition(rule.condition)
-        except ConditionError as exc:
-            problem(f"condition: {exc}")
-            continue
-        events, lists = references(node)
-        for e in sorted(e for e in events if out.unknown("events", e)):
-            problem(f"condition refers to unknown event {e!r}")
-        for li in sorted(li for li in lists if out.unknown("lists", li)):
-            problem(f"condition refers to unknown list ${li}")
-        if rule.follows and out.unknown("rules", rule.follows):
-            problem(f"follows unknown rule {rule.follows!r}")
-        rs.conditions[rule_id] = node
-
-
 def load_rules(paths: Path | Iterable[Path]) -> RuleSet:
     """Load and cross-check rule files; raise `RuleError` listing every problem found."""
     targets = [paths] if isinstance(paths, Path) else list(paths)
-    out = _Collector()
+    out = Collector()
     rs = RuleSet()
     for target in targets:
         if not target.exists():
@@ -518,12 +350,15 @@ def load_rules(paths: Path | Iterable[Path]) -> RuleSet:
                 out.add(file, 0, f"internal error while loading: {type(exc).__name__}: {exc}")
                 out.partial = True
     try:  # every check runs on what is valid, so all problems come out in one pass
-        _check_references(rs, out)
-        _check_expansion(rs, out)
-        _check_conditions(rs, out)
+        check_references(rs, out)
+        check_expansion(rs, out)
+        check_conditions(rs, out)
     except Exception as exc:
         where = ", ".join(str(f) for f in rs.files) or "rules"
         out.add(where, 0, f"internal error while cross-checking: {type(exc).__name__}: {exc}")
     if out.problems:
         raise RuleError(out.problems)
     return rs
+
+
+__all__ = ["Located", "RuleSet", "load_rules", "rule_files"]
