@@ -14,7 +14,7 @@ import ssl
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -311,6 +311,48 @@ def _client(cfg: HttpConfig, connections: int, guard: SSRFGuard) -> httpx.AsyncC
     )
 
 
+async def _read_capped(
+    url: str, cap: int, headers: Mapping[str, str], chunks: AsyncIterator[bytes]
+) -> bytes:
+    """The body, refused as soon as the declared or the received size passes `cap` (both
+    transports: httpx's byte iterator or aiohttp's chunks)."""
+    declared = headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise FetchError(
+            f"{url}: response of {declared} bytes exceeds the {cap}-byte cap", retryable=False
+        )
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > cap:
+            raise FetchError(f"{url}: response exceeds the {cap}-byte cap", retryable=False)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _fetched(
+    url: str,
+    final: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    not_modified: bool = False,
+) -> FetchResult:
+    """The result of either transport (their header mappings are both case-insensitive)."""
+    return FetchResult(
+        url=url,
+        final_url=final,
+        status=status,
+        body=body,
+        headers={k.lower(): v for k, v in headers.items()},
+        not_modified=not_modified,
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
+    )
+
+
 def _status_error(url: str, code: int, reason: str, retry_after: str | None) -> FetchError:
     """An HTTP error status as a FetchError: retryable for 5xx, 408, 425 and 429, with the
     Retry-After of a 429 or 503."""
@@ -432,15 +474,17 @@ class Fetcher:
                 if resp.status_code in _REDIRECTS and "location" in resp.headers:
                     return resp.status_code, urljoin(current, resp.headers["location"])
                 if resp.status_code == 304:
-                    return self._result(url, current, resp, b"", not_modified=True)
+                    return _fetched(
+                        url, current, resp.status_code, resp.headers, b"", not_modified=True
+                    )
                 if resp.status_code >= 400:
                     raise self._status_error(url, resp)
                 if resp.status_code != 200:
                     raise FetchError(
                         f"{url}: unexpected HTTP {resp.status_code}", status=resp.status_code
                     )
-                body = await self._read_capped(url, resp)
-                return self._result(url, current, resp, body)
+                body = await _read_capped(url, self.cfg.max_bytes, resp.headers, resp.aiter_bytes())
+                return _fetched(url, current, resp.status_code, resp.headers, body)
         except BlockedURLError as exc:  # raised by the guard as the transport resolved the name
             raise BlockedURLError(f"{redact_url(url)}: {exc.reason}") from None
         except httpx.DecodingError as exc:
@@ -462,14 +506,16 @@ class Fetcher:
                 if code in _REDIRECTS and "Location" in resp.headers:
                     return code, urljoin(current, resp.headers["Location"])
                 if code == 304:
-                    return self._direct_result(url, current, resp, b"", not_modified=True)
+                    return _fetched(url, current, resp.status, resp.headers, b"", not_modified=True)
                 if code >= 400:
                     raise _status_error(
                         url, code, resp.reason or "", resp.headers.get("Retry-After")
                     )
                 if code != 200:
                     raise FetchError(f"{url}: unexpected HTTP {code}", status=code)
-                return self._direct_result(url, current, resp, await self._read_direct(url, resp))
+                return _fetched(
+                    url, current, resp.status, resp.headers, await self._read_direct(url, resp)
+                )
         except BlockedURLError as exc:  # raised by the guard as the connector resolved the name
             raise BlockedURLError(f"{redact_url(url)}: {exc.reason}") from None
         except aiohttp.ClientPayloadError as exc:
@@ -483,73 +529,10 @@ class Fetcher:
             raise FetchError(f"{url}: {connection_cause(exc, self.cfg)}") from None
 
     async def _read_direct(self, url: str, resp: aiohttp.ClientResponse) -> bytes:
-        cap = self.cfg.max_bytes
-        declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(
-                f"{url}: response of {declared} bytes exceeds the {cap}-byte cap", retryable=False
-            )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_chunked(65536):
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(f"{url}: response exceeds the {cap}-byte cap", retryable=False)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    @staticmethod
-    def _direct_result(
-        url: str,
-        final: str,
-        resp: aiohttp.ClientResponse,
-        body: bytes,
-        *,
-        not_modified: bool = False,
-    ) -> FetchResult:
-        return FetchResult(
-            url=url,
-            final_url=final,
-            status=resp.status,
-            body=body,
-            headers={k.lower(): v for k, v in resp.headers.items()},
-            not_modified=not_modified,
-            etag=resp.headers.get("ETag"),
-            last_modified=resp.headers.get("Last-Modified"),
-        )
+        return await _read_capped(url, self.cfg.max_bytes, resp.headers,
+                                  resp.content.iter_chunked(65536))  # fmt: skip
 
     def _status_error(self, url: str, resp: httpx.Response) -> FetchError:
         return _status_error(
             url, resp.status_code, resp.reason_phrase, resp.headers.get("retry-after")
-        )
-
-    async def _read_capped(self, url: str, resp: httpx.Response) -> bytes:
-        cap = self.cfg.max_bytes
-        declared = resp.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(
-                f"{url}: response of {declared} bytes exceeds the {cap}-byte cap", retryable=False
-            )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(f"{url}: response exceeds the {cap}-byte cap", retryable=False)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    @staticmethod
-    def _result(
-        url: str, final: str, resp: httpx.Response, body: bytes, *, not_modified: bool = False
-    ) -> FetchResult:
-        return FetchResult(
-            url=url,
-            final_url=final,
-            status=resp.status_code,
-            body=body,
-            headers={k.lower(): v for k, v in resp.headers.items()},
-            not_modified=not_modified,
-            etag=resp.headers.get("etag"),
-            last_modified=resp.headers.get("last-modified"),
         )
