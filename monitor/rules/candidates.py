@@ -51,7 +51,6 @@ class EventFinder:
         self.by_sentence: dict[int, list[Hit]] = defaultdict(list)
         self.vetoed: dict[str, set[int]] = defaultdict(set)  # event -> sentences with a veto
         self._sentence_tids: dict[int, set[int]] = {}
-        self._questions: dict[int, bool] = {}
         self._place_cache: dict[int, list[tuple[str, int, list[Hit]]]] = {}
         self._clause_cache: dict[int, list[tuple[Span, list[Hit]]]] = {}
         self._title_hits = hits[: bisect_left(hits, doc.title_end, key=_START)]  # in text order
@@ -141,9 +140,9 @@ class EventFinder:
             doc, out = self.doc, []
             para = doc.paragraph_of(doc.sentences[si].start)
             before = doc.paragraph_of(doc.sentences[si - 1].start) if si > 0 else -1
-            if before == para or (before == para - 1 >= 1 and not self._question(before)):
+            if before == para or (before == para - 1 >= 1 and not self.doc.is_question(before)):
                 out.append(("before", si - 1, self.by_sentence.get(si - 1, [])))
-            if para > 1 and self._question(para - 1):
+            if para > 1 and self.doc.is_question(para - 1):
                 asked = doc.paragraph_span(para - 1)
                 out.append(("question", si, self._hits_between(asked.start, asked.end)))
             out.append(("headline", si, self._title_hits))  # the evidence stays the body sentence
@@ -266,12 +265,6 @@ class EventFinder:
                 continue
             out.append((where, hits))
         return out
-
-    def _question(self, para: int) -> bool:
-        if para not in self._questions:
-            span = self.doc.paragraph_span(para)
-            self._questions[para] = self.doc.question_paragraph(span.start)
-        return self._questions[para]
 
     def _hits_between(self, start: int, end: int) -> list[Hit]:
         first, last = self.doc.sentence_of(start), self.doc.sentence_of(max(start, end - 1))

@@ -199,8 +199,7 @@ class Matcher:
         paragraph that introduced them."""
         para = doc.paragraph_of(ev.start)
         lines = {0, para, doc.paragraph_of(ev.end - 1)}
-        before = doc.paragraph_span(para - 1)
-        if para > 1 and doc.question_paragraph(before.start):
+        if para > 1 and doc.is_question(para - 1):
             lines.add(para - 1)
         if para > 1 and _BOTH_SIDES.search(doc.folded, ev.start, ev.end):
             lines.add(1)

@@ -345,7 +345,10 @@ class Doc:
         asks about): it opens with a questioner's label ("Question:", "记者："), or with a
         speaker's label ("Phoenix TV:", "总台记者：") and ends with "?". A news paragraph that
         ends on a rhetorical question is not one (only that question is hedged)."""
-        index = self.paragraph_of(offset)
+        return self.is_question(self.paragraph_of(offset))
+
+    def is_question(self, index: int) -> bool:
+        """`question_paragraph` for line `index` (0: the headline), computed once per line."""
         if index not in self._questions:
             para = self.paragraph_span(index)
             text = self.display[para.start : para.end].strip()
