@@ -9,7 +9,7 @@ the qualifiers (vetoes.py).
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import defaultdict
 from datetime import date
 from operator import attrgetter
@@ -55,11 +55,20 @@ class EventFinder:
         self._clause_cache: dict[int, list[tuple[Span, list[Hit]]]] = {}
         self._title_hits = hits[: bisect_left(hits, doc.title_end, key=_START)]  # in text order
         self.candidates: dict[str, set[int]] = defaultdict(set)  # event -> sentences to examine
-        by_sentence, starts, sentences = self.by_sentence, doc.sentence_starts, doc.sentences
-        for h in hits:  # Doc.sentence_of, inlined: this runs for every hit of the article
-            si = bisect_right(starts, h.start) - 1
-            if si >= 0 and h.start < sentences[si].end:
-                by_sentence[si].append(h)
+        by_sentence = self.by_sentence
+        if hits:
+            # hits and sentences are both in text order: two bisections per sentence that
+            # holds any, instead of one per hit
+            hit_starts = [h.start for h in hits]
+            lo, n = 0, len(hits)
+            for si, sent in enumerate(doc.sentences):
+                lo = bisect_left(hit_starts, sent.start, lo)
+                if lo == n:
+                    break
+                hi = bisect_left(hit_starts, sent.end, lo)
+                if hi > lo:
+                    by_sentence[si] = hits[lo:hi]
+                    lo = hi
         anchors, anaphoric = c.anchors, c.anaphor_events
         for si, sentence_hits in by_sentence.items():
             tids = self._sentence_tids[si] = {h.tid for h in sentence_hits}
@@ -71,17 +80,15 @@ class EventFinder:
             # and only if the places it may point to hold the missing groups (a necessary
             # condition of viable_patterns, tested here once per sentence on their union)
             names = {n for tid in tids & anaphoric.keys() for n in anaphoric[tid]}
-            if not names:
-                continue
-            around = set().union(*self._source_tids(si))
+            around: set[int] | None = None
             for name in names:
                 for pattern in c.events[name].patterns:
                     missing = [g for g in pattern.groups if g.isdisjoint(tids)]
-                    if (
-                        0 < len(missing) <= 2
-                        and len(missing) < len(pattern.groups)
-                        and not any(map(around.isdisjoint, missing))
-                    ):
+                    if not 0 < len(missing) <= 2 or len(missing) == len(pattern.groups):
+                        continue
+                    if around is None:
+                        around = set().union(*self._source_tids(si))
+                    if not any(map(around.isdisjoint, missing)):
                         self.candidates[name].add(si)
                         break
         self.qualifiers = Qualifiers(

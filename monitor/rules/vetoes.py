@@ -70,6 +70,9 @@ class Qualifiers:
         self._scope_cache: dict[tuple[int, ...], set[Span | None]] = {}
         self._marks: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self._years: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
+        # candidate (by identity, kept alive so the id stays its own) -> its nearest time:
+        # asked by the time veto and again by the evidence notes
+        self._nearest: dict[int, tuple[Candidate, TimeRef | None]] = {}
 
     def veto(self, cand: Candidate) -> VetoReason | None:
         """The exclusion or qualifier that vetoes a candidate (nearest cue first), or None."""
@@ -254,6 +257,12 @@ class Qualifiers:
         """The time expression nearest the terms: in the clause, else in the sentence."""
         if self.published is None:
             return None
+        known = self._nearest.get(id(cand))
+        if known is None:
+            known = self._nearest[id(cand)] = (cand, self._nearest_time(cand))
+        return known[1]
+
+    def _nearest_time(self, cand: Candidate) -> TimeRef | None:
         doc = self.doc
         sent = doc.sentences[cand.si]
         mid = min(h.start for h in cand.chosen)
