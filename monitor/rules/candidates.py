@@ -31,6 +31,25 @@ _START = attrgetter("start")
 MAX_GROUP_HITS = 24
 
 
+def _by_sentence(hits: list[Hit], sentences: list[Span]) -> dict[int, list[Hit]]:
+    """Hits (in text order) by the sentence holding their start: hits and sentences are both
+    in text order, so two bisections per sentence that holds any, not one per hit."""
+    out: dict[int, list[Hit]] = {}
+    if not hits:
+        return out
+    hit_starts = [h.start for h in hits]
+    lo, n = 0, len(hits)
+    for si, sent in enumerate(sentences):
+        lo = bisect_left(hit_starts, sent.start, lo)
+        if lo == n:
+            break
+        hi = bisect_left(hit_starts, sent.end, lo)
+        if hi > lo:
+            out[si] = hits[lo:hi]
+            lo = hi
+    return out
+
+
 class EventFinder:
     """Finds the events of one document, given its trigger hits and a cue scanner."""
 
@@ -56,19 +75,7 @@ class EventFinder:
         self._title_hits = hits[: bisect_left(hits, doc.title_end, key=_START)]  # in text order
         self.candidates: dict[str, set[int]] = defaultdict(set)  # event -> sentences to examine
         by_sentence = self.by_sentence
-        if hits:
-            # hits and sentences are both in text order: two bisections per sentence that
-            # holds any, instead of one per hit
-            hit_starts = [h.start for h in hits]
-            lo, n = 0, len(hits)
-            for si, sent in enumerate(doc.sentences):
-                lo = bisect_left(hit_starts, sent.start, lo)
-                if lo == n:
-                    break
-                hi = bisect_left(hit_starts, sent.end, lo)
-                if hi > lo:
-                    by_sentence[si] = hits[lo:hi]
-                    lo = hi
+        by_sentence.update(_by_sentence(hits, doc.sentences))
         anchors, anaphoric = c.anchors, c.anaphor_events
         for si, sentence_hits in by_sentence.items():
             tids = self._sentence_tids[si] = {h.tid for h in sentence_hits}
@@ -202,8 +209,7 @@ class EventFinder:
                 return None
             groups, antecedent, first = filled
         for g in groups:
-            for h in g:
-                h.word = self.doc.word_in(clause, h.start)
+            self.doc.place_words(clause, g)
         chosen = ordered_combo(groups) if pattern.ordered else best_combo(groups)
         if not chosen or max(h.word for h in chosen) - min(h.word for h in chosen) > pattern.within:
             return None

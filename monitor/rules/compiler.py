@@ -35,7 +35,7 @@ from monitor.rules.schema import (
     Scope,
     parse_duration,
 )
-from monitor.rules.terms import Term, parse_term, plain_term, simple_cjk
+from monitor.rules.terms import Term, exact_form, parse_term, plain_term, simple_cjk
 from monitor.rules.text import is_cjk
 
 
@@ -92,12 +92,13 @@ class Automaton:
     """Literal terms in one Aho-Corasick automaton, regex terms in one RE2 set.
 
     `keys[i]` says what the automaton's pattern `i` stands for: the term ids it matches, split
-    by how a hit is accepted (plain Latin, Han substring, special checks)."""
+    by how a hit is accepted (plain Latin, Han substring, one exact form with word boundaries,
+    special checks)."""
 
     automaton: AhoCorasick | None = None
-    keys: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = field(
-        default_factory=list
-    )
+    keys: list[
+        tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, str], ...], tuple[int, ...]]
+    ] = field(default_factory=list)
     regex_ids: list[int] = field(default_factory=list)
     regex_set: Any = None
     regexes: dict[int, Any] = field(default_factory=dict)
@@ -348,8 +349,11 @@ class _Builder:
             # split by how a hit is accepted, so the scan checks word boundaries once per hit
             plain = [t for t in ids if plain_term(c.terms[t])]
             han = [t for t in ids if not plain_term(c.terms[t]) and simple_cjk(c.terms[t])]
-            special = [t for t in ids if t not in plain and t not in han]
-            out.keys.append((tuple(plain), tuple(han), tuple(special)))
+            exact = [(t, e) for t in ids if (e := exact_form(c.terms[t])) is not None]
+            special = [
+                t for t in ids if t not in plain and t not in han and all(t != x for x, _ in exact)
+            ]
+            out.keys.append((tuple(plain), tuple(han), tuple(exact), tuple(special)))
         if by_key:
             # a DFA scans a third faster; its size grows with the keys, so very large packs
             # keep the crate's default (a contiguous NFA)

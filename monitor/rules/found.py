@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from monitor.models import VetoKind
 from monitor.rules.compiler import CompiledEvent, CompiledPattern
@@ -19,8 +20,7 @@ class Hit:
     word: int = 0
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: built in C, several per article
     """An event's terms found together in one clause (perhaps completed by an anaphor)."""
 
     event: CompiledEvent
@@ -32,8 +32,7 @@ class Candidate:
     from_sentence: int  # first sentence of the evidence (si - 1 for a two-sentence event)
 
 
-@dataclass(frozen=True)
-class VetoReason:
+class VetoReason(NamedTuple):  # a tuple: built in C, several per article
     """Which qualifier vetoed a candidate, the cue, where, and a plain-language note."""
 
     kind: VetoKind

@@ -107,36 +107,52 @@ class Matcher:
                 end += 1
         return end
 
+    def _literal_hits(
+        self, auto: Automaton, doc: Doc, start: int, end: int, hits: list[Hit]
+    ) -> None:
+        """The automaton's accepted hits in doc.folded[start:end], appended to `hits`."""
+        assert auto.automaton is not None
+        text = doc.folded
+        n = len(text)
+        wc = WORD_CHARS
+        keys = auto.keys
+        part = text if start == 0 and end == n else text[start:end]
+        # every match, overlapping ones included ("joint statement" and "statement"), as
+        # (key, start, end) in characters: one call into the automaton per scan
+        for k, first, stop in auto.automaton.find_matches_as_indexes(part, overlapping=True):
+            plain, han, exact, special = keys[k]
+            first += start
+            stop += start
+            # plain keys start and end with a word character: only the outside can join
+            if (
+                plain
+                and (first == 0 or not wc[text[first - 1]])
+                and (stop >= n or not wc[text[stop]])
+            ):
+                for tid in plain:
+                    hits.append(Hit(tid, first, stop))
+            for tid in han:
+                hits.append(Hit(tid, first, stop))
+            if (  # `=US`: bounded where the key's own edge is a word character
+                exact
+                and (first == 0 or not (wc[text[first - 1]] and wc[text[first]]))
+                and (stop >= n or not (wc[text[stop]] and wc[text[stop - 1]]))
+            ):
+                shown = doc.display[first:stop]
+                for tid, form in exact:
+                    if shown == form:
+                        hits.append(Hit(tid, first, stop))
+            for tid in special:
+                accepted = self._accept(tid, doc, first, stop)
+                if accepted is not None:
+                    hits.append(Hit(tid, first, accepted))
+
     def scan(self, auto: Automaton, doc: Doc, start: int = 0, end: int | None = None) -> list[Hit]:
         """Every accepted hit of one automaton in doc.folded[start:end], in text order."""
         end = len(doc.folded) if end is None else end
         hits: list[Hit] = []
         if auto.automaton is not None and end > start:
-            text = doc.folded
-            n = len(text)
-            wc = WORD_CHARS
-            keys = auto.keys
-            part = text if start == 0 and end == n else text[start:end]
-            # every match, overlapping ones included ("joint statement" and "statement"), as
-            # (key, start, end) in characters: one call into the automaton per scan
-            for k, first, stop in auto.automaton.find_matches_as_indexes(part, overlapping=True):
-                plain, han, special = keys[k]
-                first += start
-                stop += start
-                # plain keys start and end with a word character: only the outside can join
-                if (
-                    plain
-                    and (first == 0 or not wc[text[first - 1]])
-                    and (stop >= n or not wc[text[stop]])
-                ):
-                    for tid in plain:
-                        hits.append(Hit(tid, first, stop))
-                for tid in han:
-                    hits.append(Hit(tid, first, stop))
-                for tid in special:
-                    accepted = self._accept(tid, doc, first, stop)
-                    if accepted is not None:
-                        hits.append(Hit(tid, first, accepted))
+            self._literal_hits(auto, doc, start, end, hits)
         if auto.regex_set is not None:
             text = doc.folded[start:end]
             for idx in auto.regex_set.Match(text) or ():

@@ -17,8 +17,8 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 _MONTHS = {
     m: i
@@ -116,8 +116,7 @@ _GATES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class TimeRef:
+class TimeRef(NamedTuple):  # a tuple: built in C, several per sentence
     """A time expression and how long before publication it points (None: unknown period)."""
 
     text: str

@@ -65,6 +65,13 @@ def plain_term(term: Term) -> bool:
     return is_word_char(term.key[0]) and is_word_char(term.key[-1])
 
 
+def exact_form(term: Term) -> str | None:
+    """The one form of a case-kept Latin term (`=US`) bounded on both sides, else None."""
+    if term.cjk or term.prefix or term.suffix or not term.key:
+        return None
+    return term.exact
+
+
 def simple_cjk(term: Term) -> bool:
     """A Han term: a substring hit, nothing more to check."""
     return term.cjk and term.exact is None and not term.prefix

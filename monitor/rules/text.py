@@ -10,7 +10,8 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import NamedTuple, Protocol
 
 from monitor.models import without_surrogates
 from monitor.rules.script import to_simplified
@@ -195,8 +196,14 @@ def fold(text: str) -> str:
     return to_simplified(lowered)
 
 
-@dataclass(frozen=True)
-class Span:
+class _Placed(Protocol):
+    """A hit to place in words (found.Hit)."""
+
+    start: int
+    word: int
+
+
+class Span(NamedTuple):  # a tuple: built and hashed in C, many per article
     """A sentence or clause: [start, end) in the document."""
 
     start: int
@@ -320,6 +327,15 @@ class Doc:
         starts, positions, _ = self._layout(clause)
         i = bisect.bisect_left(starts, offset)
         return positions[i] if i < len(positions) else (positions[-1] + 1 if positions else 0)
+
+    def place_words(self, clause: Span, hits: Iterable[_Placed]) -> None:
+        """Set `word` of each hit inside `clause` (`word_in` for many, one layout lookup)."""
+        starts, positions, _ = self._layout(clause)
+        n = len(positions)
+        after = positions[-1] + 1 if positions else 0
+        for h in hits:
+            i = bisect.bisect_left(starts, h.start)
+            h.word = positions[i] if i < n else after
 
     def aside_of(self, clause: Span, offset: int) -> Span | None:
         """The aside of `clause` holding `offset` (None: the clause's main line)."""

@@ -259,10 +259,10 @@ class Qualifiers:
             return None
         known = self._nearest.get(id(cand))
         if known is None:
-            known = self._nearest[id(cand)] = (cand, self._nearest_time(cand))
+            known = self._nearest[id(cand)] = (cand, self._nearest_time(cand, self.published))
         return known[1]
 
-    def _nearest_time(self, cand: Candidate) -> TimeRef | None:
+    def _nearest_time(self, cand: Candidate, published: date) -> TimeRef | None:
         doc = self.doc
         sent = doc.sentences[cand.si]
         mid = min(h.start for h in cand.chosen)
@@ -271,7 +271,7 @@ class Qualifiers:
         if cand.si not in self._times:  # found once per sentence, shared by its clauses
             # a dateline's date is the day of filing, not of the event
             start = max(sent.start, doc.dateline_end(sent.start))
-            self._times[cand.si] = time_refs(doc.folded, start, sent.end, self.published)
+            self._times[cand.si] = time_refs(doc.folded, start, sent.end, published)
         for lo, hi in ((cand.clause.start, cand.clause.end), (sent.start, sent.end)):
             refs = [
                 r
