@@ -289,7 +289,7 @@ async def _floor_loop(
                 name = f"f{i}"
                 async with r.pipeline(transaction=False) as pipe:
                     pipe.hgetall(keys.feed(name))
-                    pipe.set(keys.feed_lease(name), "floor", nx=True, px=int(interval * 900))
+                    pipe.set(f"floor:lease:{i}", "floor", nx=True, px=int(interval * 900))
                     state, _lease = await pipe.execute()
                 headers = {"If-None-Match": state["etag"]} if state.get("etag") else {}
                 async with http.get(_url(i, hosts, port), headers=headers) as resp:

@@ -188,10 +188,6 @@ class Keys:
         its next attempt. Permanent (a feed no poller polls any more costs one claim a lease)."""
         return f"{self.prefix}:feeds:due"
 
-    def feed_lease(self, feed_key: str) -> str:
-        """String: which poller holds this feed's poll for the current interval (PX expiry)."""
-        return f"{self.prefix}:lease:{short_hash(feed_key)}"
-
     def item_failures(self) -> str:
         """Hash: stream item id -> times its processing failed (poison detection). Entries are
         deleted when the item is acknowledged."""

@@ -1,4 +1,5 @@
-"""Scale-out on Redis itself: per-feed poll leases, the items Stream and its consumer group."""
+"""Scale-out on Redis itself: the items Stream and its consumer group (feed polls are leased
+by the due-feed schedule, `state.schedule`)."""
 
 from __future__ import annotations
 
@@ -24,29 +25,12 @@ class StreamItem:
 
 
 class StreamState:
-    """Leases and the work stream."""
+    """The work stream."""
 
     def __init__(self, client: aioredis.Redis, keys: Keys, maxlen: int = 100_000) -> None:
         self.r = client
         self.keys = keys
         self.maxlen = maxlen
-
-    async def take_lease(self, feed_key: str, owner: str, ttl_s: float) -> bool:
-        """Hold this feed's poll for `ttl_s`; False when another poller holds it."""
-        ms = max(1, int(ttl_s * 1000))
-        return bool(
-            await redis_call(
-                "lease", self.r.set(self.keys.feed_lease(feed_key), owner, nx=True, px=ms)
-            )
-        )
-
-    async def release_lease(self, feed_key: str, owner: str) -> None:
-        """Give up this feed's poll lease early, if we still hold it (a failed poll retries
-        after its backoff, which may be shorter than the lease)."""
-        script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-        await redis_call(
-            "release lease", self.r.eval(script, 1, self.keys.feed_lease(feed_key), owner)
-        )
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the stream) once."""
