@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from monitor.state.alerts import AlertState
+
+if TYPE_CHECKING:  # numpy is imported where a signature is made: a poller never pays its 15 MB
+    import numpy as np
 
 _TOKENS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W_]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -56,6 +58,7 @@ class StoryIndex:
 
     def signature(self, text: str) -> np.ndarray:
         """MinHash signature (batch update: ~10x faster than one shingle at a time)."""
+        import numpy as np
         from datasketch import MinHash  # ~78 MB with scipy: only processes that hash stories pay
 
         mh = MinHash(num_perm=self.num_perm, seed=1)
