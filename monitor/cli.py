@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,9 @@ from monitor.config import Settings, load_settings
 from monitor.console import exit_if_missing
 from monitor.errors import ConfigError, MonitorError
 from monitor.redact import redact_text
+
+if TYPE_CHECKING:
+    from monitor.rules.matcher import Matcher
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -56,7 +59,7 @@ def run(
     role: Annotated[str, typer.Option("--role", help="all | poller | worker | sender")] = "all",
 ) -> None:
     """Run the monitor: poll feeds on schedule, archive, match and alert."""
-    from monitor.cli_rules import matcher_or_exit
+    from monitor.cli_rules import matcher_or_exit, rules_checked_or_exit
     from monitor.daemon import Daemon, Role, run_once
 
     try:
@@ -65,7 +68,11 @@ def run(
         typer.echo(f"error: --role must be one of {', '.join(Role)}", err=True)
         raise typer.Exit(2) from None
     settings = _settings(config)
-    matcher = matcher_or_exit(settings.rules, refusing=True)
+    if chosen.compiles_rules or once:
+        matcher: Matcher | None = matcher_or_exit(settings.rules, refusing=True)
+    else:
+        rules_checked_or_exit(settings.rules)
+        matcher = None
     try:
         if once:
             outcomes = asyncio.run(run_once(settings, matcher))

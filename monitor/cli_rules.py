@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -40,11 +40,27 @@ def matcher_or_exit(path: Path, *, refusing: bool = False) -> Matcher:
     try:
         return load_matcher(path)
     except RuleError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        lead = "refusing to start: " if refusing else ""
-        typer.echo(f"{lead}{len(exc.problems)} problem(s) in rules at {path}", err=True)
-        raise typer.Exit(1) from None
+        _problems_exit(exc, path, refusing)
+
+
+def _problems_exit(exc: RuleError, path: Path, refusing: bool) -> NoReturn:
+    for problem in exc.problems:
+        typer.echo(str(problem), err=True)
+    lead = "refusing to start: " if refusing else ""
+    typer.echo(f"{lead}{len(exc.problems)} problem(s) in rules at {path}", err=True)
+    raise typer.Exit(1) from None
+
+
+def rules_checked_or_exit(path: Path) -> None:
+    """`matcher_or_exit` for a role that matches nothing: the same checks, messages and exit
+    codes, with the rules compiled in a process of their own and none kept here."""
+    from monitor.daemon.reloader import check_apart
+
+    exit_if_missing([path], "rule file or folder")
+    try:
+        check_apart(path)
+    except RuleError as exc:
+        _problems_exit(exc, path, refusing=True)
 
 
 def _explain_id(m: Matcher, result: MatchResult, target: str) -> Text:

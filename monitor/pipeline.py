@@ -38,7 +38,7 @@ from monitor.extract.article import ArticleText
 from monitor.extract.seed_format import archive_name, read_article, write_article
 from monitor.models import Article, FeedEntry, FetchResult, PollOutcome, short_hash
 from monitor.redact import redact_url
-from monitor.rulebook import RuleBook, build_alerting
+from monitor.rulebook import RuleBook, build_alerting, build_deliverer
 from monitor.rules.matcher import Matcher
 from monitor.sinks.base import Sink
 from monitor.sinks.registry import build_sinks
@@ -86,8 +86,10 @@ class Pipeline:
         publish: bool = False,
         executor: Executor | None = None,
         clock: Callable[[], float] = time.time,
+        feed_health: bool = False,
     ) -> Pipeline:
-        """Wire the stages from settings (no matcher: archive only).
+        """Wire the stages from settings (no matcher: archive only; or, with `feed_health`,
+        the poller role's pipeline: it matches nothing but raises feed-health incidents).
 
         `executor`: a process pool for extraction (None: a thread); `clock`: the time every
         stage reads (a test's own clock instead of waiting).
@@ -95,7 +97,13 @@ class Pipeline:
         fetcher = Fetcher(settings.http, SSRFGuard(settings.allow_private_hosts))
         text = ArticleText(settings.http.min_text_chars, executor)
         if matcher is None:
-            return cls(settings, store, fetcher, text, publish=publish, clock=clock)
+            if not feed_health:
+                return cls(settings, store, fetcher, text, publish=publish, clock=clock)
+            sinks = build_sinks(settings)
+            health = SourceHealth(store, settings.service, sorted(sinks), clock)
+            deliverer = build_deliverer(settings, store, sinks, clock)
+            return cls(settings, store, fetcher, text, None, deliverer, health, sinks, publish,
+                       clock)  # fmt: skip
         sinks = build_sinks(settings)
         engine, deliverer = build_alerting(settings, store, matcher, sinks, clock)
         health = SourceHealth(store, settings.service, sorted(sinks), clock)

@@ -94,6 +94,14 @@ def build_alerting(
         old_news_s=cfg.old_news_days * 86400, desk_digest_s=cfg.desk_digest_s,
         digest_sinks=digest_sinks(sinks),
     )  # fmt: skip
-    deliverer = Deliverer(store.alerts, sinks, cfg, clock)
+    return engine, build_deliverer(settings, store, sinks, clock)
+
+
+def build_deliverer(
+    settings: Settings, store: Store, sinks: dict[str, Sink], clock: Callable[[], float] = time.time
+) -> Deliverer:
+    """The deliverer over the configured sinks (it needs no rules: the poller role has one
+    without them)."""
+    deliverer = Deliverer(store.alerts, sinks, settings.alerts, clock)
     deliverer.ops_channel = settings.service.ops_channel
-    return engine, deliverer
+    return deliverer

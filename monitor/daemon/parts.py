@@ -34,6 +34,12 @@ class Role(StrEnum):
         """What a process in this role does."""
         return _DUTIES[self]
 
+    @property
+    def compiles_rules(self) -> bool:
+        """Whether the process keeps compiled rules: the poller hands items on unmatched, so
+        it only checks the rules (in a process of its own) and spares their memory."""
+        return self is not Role.POLLER
+
 
 _DUTIES = {
     Role.ALL: Duty.POLL | Duty.SEND | Duty.ARCHIVE,

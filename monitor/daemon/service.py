@@ -32,6 +32,9 @@ log = structlog.get_logger("daemon")
 class Daemon:
     """Composes the role's components over one pipeline; runs until SIGTERM or SIGINT.
 
+    `matcher` None: this role matches nothing (the poller, `Role.compiles_rules`): the rules
+    are only checked, apart, on each reload; feed-health incidents are raised all the same.
+
     Start order: health (a slow start is visible), sender, worker, rule reloader, poller
     last (everything its polls feed is already running); stop order is the reverse.
     """
@@ -48,8 +51,9 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.heartbeat = Heartbeat(clock)
         self.reloader = RuleReloader(
-            settings.rules, self._swap, check_s=settings.service.reload_check_s
-        )
+            settings.rules, self._swap, check_s=settings.service.reload_check_s,
+            compile=matcher is not None,
+        )  # fmt: skip
         self.probes: Probes | None = None
         self._pipeline: Pipeline | None = None
 
@@ -69,7 +73,7 @@ class Daemon:
             executor = self._executor()
             self._pipeline = pipeline = Pipeline.build(
                 self.settings, store, self.matcher, publish=Duty.PUBLISH in self.role.duties,
-                executor=executor, clock=self.clock,
+                executor=executor, clock=self.clock, feed_health=Duty.POLL in self.role.duties,
             )  # fmt: skip
             try:
                 await self._serve(pipeline)

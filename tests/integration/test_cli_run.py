@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.support.builders import SEEDS, article_page, read_seed, rss
@@ -93,14 +94,16 @@ def test_bad_config_refuses_to_start(tmp_path: Path) -> None:
     assert "feeds.0.interval" in result.stderr
 
 
-def test_broken_rules_refuse_to_start(tmp_path: Path) -> None:
-    """`monitor run` with a broken rule file exits 1 naming file:line."""
+@pytest.mark.parametrize("args", [["--once"], ["--role", "poller"]])
+def test_broken_rules_refuse_to_start(tmp_path: Path, args: list[str]) -> None:
+    """`monitor run` with a broken rule file exits 1 naming file:line (the poller too, which
+    checks the rules in a process of its own and keeps none)."""
     rules = tmp_path / "rules.yaml"
     rules.write_text("events:\n  e:\n    all: [[x]]\n    within: lots\n")
     cfg = tmp_path / "monitor.yaml"
     cfg.write_text(f"rules: {rules}\ndata_dir: state\n")
 
-    result = _monitor("run", "--once", "--config", str(cfg), cwd=tmp_path)
+    result = _monitor("run", *args, "--config", str(cfg), cwd=tmp_path)
 
     assert result.returncode == 1
     assert f"{rules}:4: events.e.within" in result.stderr and "refusing to start" in result.stderr

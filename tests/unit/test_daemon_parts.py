@@ -229,6 +229,49 @@ async def test_a_broken_edit_keeps_the_last_good_rules(tmp_path: Path) -> None:
     assert reloader.problem is None and len(swapped) == 1
 
 
+async def test_a_role_that_matches_nothing_only_checks_its_rules(tmp_path: Path) -> None:
+    """compile=False (the poller): a broken edit is reported as before, a good one clears it,
+    and no matcher is ever swapped in (the check runs in a process of its own)."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    swapped: list[Matcher] = []
+    reloader = RuleReloader(rules, swapped.append, check_s=0.05, compile=False)
+    broken = rules / "zz-broken.yaml"
+    broken.write_text("rules:\n  - id: [not, a, string]\n", encoding="utf-8")
+
+    rejected = await reloader.reload()
+    problem = reloader.problem
+    broken.unlink()
+    accepted = await reloader.reload()
+
+    assert (rejected, accepted) == (False, True)
+    assert problem is not None and problem.startswith("rules rejected: ") and str(broken) in problem
+    assert reloader.problem is None and swapped == []
+
+
+async def test_a_poller_without_rules_still_raises_feed_health_incidents(
+    store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """The poller role's pipeline has no rules but the same feed-health path: a feed failing
+    past the threshold queues one ops message for every sink."""
+    clock = Clock()
+    settings = _settings(redis_url, tmp_path, "http://127.0.0.1:9/feed",
+                         service={"feed_alert_after_s": 60})  # fmt: skip
+    pipeline = Pipeline.build(settings, store, publish=True, feed_health=True, clock=clock)
+    try:
+        assert pipeline.alerts is None and pipeline.deliverer is not None
+        await pipeline.poll(settings.feeds[0])
+        clock.now += 61
+        await pipeline.poll(settings.feeds[0])
+    finally:
+        await pipeline.aclose()
+
+    assert (await store.feed_state(settings.feeds[0].key)).ops_alerted is not None
+    [entry] = await store.alerts.claim(10, 60.0, now=clock.now)
+    queued = await store.alerts.entry(entry)
+    assert queued is not None and queued.payload.rule == "feed-health"
+
+
 async def test_an_edited_rule_file_is_reloaded_by_the_watcher(tmp_path: Path) -> None:
     """The watcher notices a changed file by itself and swaps the new rules in."""
     rules = tmp_path / "rules"
