@@ -15,7 +15,7 @@ from datetime import date
 from operator import attrgetter
 
 from monitor.models import Evidence, EvidenceField, TermHit, Veto
-from monitor.rules.combos import best_combo, cut_by, longest, ordered_combo
+from monitor.rules.combos import cut_by, longest, tightest, with_topic
 from monitor.rules.compiler import Compiled, CompiledEvent
 from monitor.rules.found import Candidate, Hit, VetoReason
 from monitor.rules.text import Doc, Span
@@ -210,10 +210,16 @@ class EventFinder:
             groups, antecedent, first = filled
         for g in groups:
             self.doc.place_words(clause, g)
-        chosen = ordered_combo(groups) if pattern.ordered else best_combo(groups)
-        if not chosen or max(h.word for h in chosen) - min(h.word for h in chosen) > pattern.within:
+        chosen = tightest(groups, pattern)
+        far_topic = False
+        if not chosen and pattern.topic_within and not antecedent:
+            chosen = with_topic(groups, pattern)
+            far_topic = True
+        if not chosen:
             return None
-        return Candidate(ev, pattern, si, clause, tuple(chosen), tuple(antecedent), first)
+        return Candidate(
+            ev, pattern, si, clause, tuple(chosen), tuple(antecedent), first, far_topic
+        )
 
     def _anaphor_fill(
         self, ev: CompiledEvent, p: int, si: int, clause: Span, groups: list[list[Hit]]

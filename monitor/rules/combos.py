@@ -3,6 +3,7 @@ over the hits inside them, and no term that cuts through a pseudo-cue."""
 
 from __future__ import annotations
 
+from monitor.rules.compiler import CompiledPattern
 from monitor.rules.found import Hit
 
 
@@ -71,3 +72,32 @@ def ordered_combo(groups: list[list[Hit]]) -> list[Hit]:
             if not best or combo[-1].word - combo[0].word < best[-1].word - best[0].word:
                 best = combo
     return best
+
+
+def tightest(groups: list[list[Hit]], pattern: CompiledPattern) -> list[Hit]:
+    """One hit per group, the tightest combination (in order if the pattern says so), or
+    nothing when even that spans more than `within` words."""
+    chosen = ordered_combo(groups) if pattern.ordered else best_combo(groups)
+    if not chosen or max(h.word for h in chosen) - min(h.word for h in chosen) > pattern.within:
+        return []
+    return chosen
+
+
+def with_topic(groups: list[list[Hit]], pattern: CompiledPattern) -> list[Hit]:
+    """The other groups within `within`, and the topic (the last group) within
+    `topic_within` words of them: "met for two days in Bangkok for the second session of
+    their dialogue on artificial intelligence" (a chain of adjuncts before the topic)."""
+    assert pattern.topic_within is not None
+    if len(groups) < 2 or len(groups) != len(pattern.groups):
+        return []
+    core = tightest(groups[:-1], pattern)
+    if not core:
+        return []
+    lo, hi = min(h.word for h in core), max(h.word for h in core)
+    free = [h for h in groups[-1] if not any(h.start < c.end and c.start < h.end for c in core)]
+    if not free:
+        return []
+    topic = min(free, key=lambda h: max(lo - h.word, h.word - hi, 0))
+    if max(lo - topic.word, topic.word - hi, 0) > pattern.topic_within:
+        return []
+    return [*core, topic]

@@ -47,6 +47,7 @@ class CompiledPattern:
     within: int
     ordered: bool
     qualifiers: tuple[QualifierKind, ...]
+    topic_within: int | None = None  # the last group may stand this far from the others
 
     @cached_property
     def terms(self) -> frozenset[int]:
@@ -249,10 +250,14 @@ class _Builder:
 
     def _event(self, name: str, ev: EventDef) -> CompiledEvent:
         own = tuple(ev.qualifiers)
-        patterns = [CompiledPattern(self._groups(ev.all), ev.within, ev.ordered, own)]
+        patterns = [
+            CompiledPattern(self._groups(ev.all), ev.within, ev.ordered, own, ev.topic_within)
+        ]
         for p in ev.patterns:
             quals = tuple(p.qualifiers) if p.qualifiers is not None else own
-            patterns.append(CompiledPattern(self._groups(p.all), p.within, p.ordered, quals))
+            patterns.append(
+                CompiledPattern(self._groups(p.all), p.within, p.ordered, quals, p.topic_within)
+            )
         none = self.expand(ev.none)
         self.trigger_ids |= none
         agreement = self.expand(ev.agreement)

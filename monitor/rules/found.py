@@ -30,6 +30,7 @@ class Candidate(NamedTuple):  # a tuple: built in C, several per article
     chosen: tuple[Hit, ...]
     antecedent: tuple[Hit, ...]  # hits in the sentence before / headline an anaphor refers to
     from_sentence: int  # first sentence of the evidence (si - 1 for a two-sentence event)
+    far_topic: bool = False  # the last hit is a topic beyond `within` (dates ignore it)
 
 
 class VetoReason(NamedTuple):  # a tuple: built in C, several per article

@@ -47,7 +47,7 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "stopped short of", "fell short of", "short of", "far from", "nothing", "none",
         "no such", "false", "fabricated", "untrue", "baseless", "denial",
         "未", "没有", "拒绝", "尚未", "否认", "不会", "并未", "不再", "暂停", "取消", "无意", "并非",
-        "从未", "未能", "无法", "不是", "没", "驳斥", "辟谣", "不实", "搁置", "中断", "不属实", "尚有距离", "还有距离", "仍有距离", "距离真正", "并无", "并没有", "未曾",
+        "从未", "未能", "无法", "不是", "没", "驳斥", "辟谣", "不实", "搁置", "中断", "不属实", "尚有距离", "还有距离", "仍有距离", "距离真正", "并无", "并没有", "未曾", "不在", "不包括", "未包括", "不涉及", "未涉及", "没有涉及", "并不涉及",
     ),
     "historical": (
         "cold war", "soviet", "cuban missile crisis", "previous administration",
@@ -98,6 +98,14 @@ PSEUDO: tuple[str, ...] = (
     "回应", "应邀", "相应", "反应", "响应", "适应", "供应", "应对", "应用", "答应", "效应",
     "未经", "达成共识", "根据共识", "can tell you", "can share", "can confirm", "can announce",
     "can inform", "can say", "may i", "you may have seen",
+    # a speaker's emphasis, not a hedge: "I want to stress that there is no such channel"
+    "want to stress", "want to emphasize", "want to emphasise", "want to make clear",
+    "want to make it clear", "want to reiterate", "want to point out", "want to underline",
+    "would like to stress", "would like to emphasize", "would like to emphasise",
+    "would like to point out", "would like to reiterate", "would like to make clear",
+    "must stress", "must point out", "must emphasize", "should point out", "need to stress",
+    "需要强调", "需要指出", "必须指出", "必须强调", "应当指出", "应该指出", "想强调", "要强调",
+    "无所不在", "不在少数", "不在话下", "不在于",
 )  # fmt: skip
 
 # Denial frames: a denial verb governs everything after it in its clause ("denied reports
@@ -108,6 +116,10 @@ FRAMES: tuple[str, ...] = (
     "played down", "plays down", "downplayed", "downplays", "disputed", "disputes",
     "contradicted", "poured cold water on", "denial of", "no truth to",
     "否认", "驳斥", "辟谣", "批驳", "澄清",
+    # a newsroom's correction: "an earlier version incorrectly said the two sides had agreed"
+    "re:\\b(?:incorrectly|wrongly|erroneously|mistakenly|falsely|inaccurately)\\s+(?:said|stated|reported|described|suggested|characteri[sz]ed|claimed|wrote|identified|attributed)\\b",
+    "re:\\bmis(?:stated|reported|quoted|characteri[sz]ed|identified|attributed)\\b",
+    "错误地称", "错误地报道", "误称", "误报称",
 )  # fmt: skip
 
 # Takes the report back: after the terms in their clause ("reports that ... were premature"),

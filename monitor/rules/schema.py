@@ -115,6 +115,12 @@ class PatternDef(_Strict):
     )
     within: int = Field(default=12, ge=1, description="max words between the first and last term")
     ordered: bool = Field(default=False, description="groups must occur in the order listed")
+    topic_within: int | None = Field(
+        default=None,
+        ge=1,
+        description="the last group is the topic: it may stand up to this many words from the "
+        "others (same clause), which keep `within` among themselves",
+    )
     qualifiers: list[QualifierKind] | None = Field(
         default=None, description="qualifiers for this pattern (default: the event's)"
     )
@@ -130,6 +136,12 @@ class EventDef(_Strict):
     )
     within: int = Field(default=12, ge=1, description="max words between the first and last term")
     ordered: bool = Field(default=False, description="groups must occur in the order listed")
+    topic_within: int | None = Field(
+        default=None,
+        ge=1,
+        description="the last group is the topic: it may stand up to this many words from the "
+        "others (same clause), which keep `within` among themselves",
+    )
     patterns: list[PatternDef] = Field(
         default_factory=list, description="alternative patterns (e.g. role patterns)"
     )

@@ -88,6 +88,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("deadline", re.compile(rf"\b(?:by|before|until|ahead of)\s+(?:the\s+)?(?:(?:end|start|beginning|middle)\s+of\s+)?({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
     ("month", re.compile(rf"\b(?:in|since|during|from|by|of|the|last|early|late|mid|their|its|his|her|our)[- ]+({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
     ("weekday", re.compile(r"\b(?:(last|this|on|since|by|until)\s+)?(" + "|".join(_WEEKDAYS) + r")\b")),
+    # a day of this or last month: "本月5日", "上月28日"
+    ("cn_month_day", re.compile(r"(本月|上个月|上月)(\d{1,2})[日号]")),
     ("cn_date", re.compile(r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2})[日号])?")),
     # time since: "启动四个月" (launched four months ago), "运行一年来"
     ("cn_since", re.compile(r"(?:启动|开通|建立|运行|举行|成立|设立|启用|签署|发表)(?:了|已|已经)?(?:近|逾|超过|满)?(\d{1,2}|[一二两三四五六七八九十]{1,2})(?:个)?(天|周|星期|月|年)(?:来|以来|之久)?")),
@@ -108,7 +110,7 @@ _GATES: dict[str, tuple[str, ...]] = {
     "last": ("last", "past", "previous"), "earlier_this": ("earlier",),
     "this": ("week", "month"), "today": ("today", "tonight", "morning", "afternoon", "yesterday"),
     "weekday": tuple(_WEEKDAYS), "season": ("spring", "summer", "autumn", "fall", "winter"),
-    "cn_date": ("月",), "cn_ago": ("前",), "cn_since": ("天", "周", "星期", "月", "年"),
+    "cn_month_day": ("本月", "上月", "上个月"), "cn_date": ("月",), "cn_ago": ("前",), "cn_since": ("天", "周", "星期", "月", "年"),
     "cn_later": ("同", "次月", "翌年", "当月"),
     "cn_rel": ("上周", "上星期", "上个月", "上月", "去年", "前年", "昨", "今", "本周", "本月",
                "近日", "日前", "当天"),
@@ -242,6 +244,13 @@ def _cn_date(g: tuple[str, ...], pub: date) -> date | None:
     return _latest_month(pub, month, year)
 
 
+def _cn_month_day(g: tuple[str, ...], pub: date) -> date | None:
+    if g[0] == "本月":
+        return date(pub.year, pub.month, int(g[1]))
+    last = date(pub.year, pub.month, 1) - timedelta(days=1)
+    return date(last.year, last.month, int(g[1]))
+
+
 def _cn_ago(g: tuple[str, ...], pub: date) -> date | None:
     unit = {"天": 1, "周": 7, "星期": 7, "月": 30, "年": 365}[g[1]]
     return pub - timedelta(days=unit * (_cn_number(g[0]) if g[0] != "两" else 2))
@@ -266,7 +275,7 @@ def _later(g: tuple[str, ...], pub: date) -> date | None:
 _RESOLVERS: dict[str, Callable[[tuple[str, ...], date], date | None]] = {
     "ago": _ago, "later": _later, "last": _last, "earlier_this": _earlier_this, "this": _this,
     "today": _this, "month_day": _month_day, "month": _month, "deadline": _deadline, "season": _season, "weekday": _weekday_ref,
-    "cn_date": _cn_date, "cn_rel": _cn_rel, "cn_weekday": _cn_weekday, "cn_ago": _cn_ago, "cn_since": _cn_ago,
+    "cn_date": _cn_date, "cn_month_day": _cn_month_day, "cn_rel": _cn_rel, "cn_weekday": _cn_weekday, "cn_ago": _cn_ago, "cn_since": _cn_ago,
     "cn_later": _later,
 }  # fmt: skip
 

@@ -265,8 +265,9 @@ class Qualifiers:
     def _nearest_time(self, cand: Candidate, published: date) -> TimeRef | None:
         doc = self.doc
         sent = doc.sentences[cand.si]
-        mid = min(h.start for h in cand.chosen)
-        span_end = max(h.end for h in cand.chosen)
+        core = cand.chosen[:-1] if cand.far_topic else cand.chosen  # the topic dates nothing
+        mid = min(h.start for h in core)
+        span_end = max(h.end for h in core)
         scopes = self._scopes(cand)
         if cand.si not in self._times:  # found once per sentence, shared by its clauses
             # a dateline's date is the day of filing, not of the event

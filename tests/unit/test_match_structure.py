@@ -188,3 +188,90 @@ def test_a_date_in_a_relative_clause_dates_its_own_verb() -> None:
         "July, the foreign ministry said on Thursday."
     )
     assert _rules("", body) == ["us-china-hotline"]
+
+
+def test_a_newsroom_correction_negates_what_it_corrects() -> None:
+    """ "An earlier version incorrectly said they agreed": the agreement did not happen."""
+    body = (
+        "Correction: a previous version of this article wrongly reported that Washington and "
+        "Beijing agreed to launch talks on artificial intelligence."
+    )
+    assert _rules("US and China officials speak by phone", body) == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I want to stress that there is no so-called secret AI hotline between the militaries. "
+        "Such stories are made up.",
+        "我要强调的是，根本不存在所谓中美两军人工智能秘密热线，这类报道是编造的。",
+    ],
+)
+def test_a_speakers_emphasis_is_no_hedge_and_made_up_stories_are_denied(answer: str) -> None:
+    """ "I want to stress" is not a wish; "made up"/编造 take a reported hotline back."""
+    question = (
+        "Q: A newspaper in Washington reported that the US and Chinese militaries have run a "
+        "secret AI hotline since the summer. Is that true?"
+    )
+    rules = _rules("Briefing transcript", question + "\n" + answer)
+    assert rules == ["us-china-hotline-walkback"]
+
+
+def test_a_report_called_groundless_is_taken_back() -> None:
+    body = (
+        "A ministry spokesman said a report that China and the United States signed a secret "
+        "joint statement on military AI was groundless."
+    )
+    assert _rules("", body) == ["us-china-joint-statement-walkback"]
+
+
+def test_a_topic_left_out_of_the_agenda_is_not_met() -> None:
+    """不在议程之内: the AI subject is negated, so the talks are not AI talks."""
+    body = "中美两军海上安全磋商本周在青岛举行。人工智能相关议题不在本次会议议程之内。"
+    assert _rules("中美两军磋商在青岛举行", body) == []
+
+
+def test_a_day_of_this_month_dates_the_event() -> None:
+    """本月5日 is the 5th, fifteen days before publication: background, not news."""
+    body = "双方本月5日同意启动中美人工智能政府间对话。"
+    assert _rules("", body) == []
+    assert _rules("", "双方本月18日同意启动中美人工智能政府间对话。") == ["us-china-ai-dialogue"]
+
+
+def test_another_pair_in_headlinese_with_a_comma() -> None:
+    """ "U.S., Japan hold ...": the pair is the headline's, even if China appears below."""
+    body = (
+        "The United States and Japan held their third dialogue on artificial intelligence on "
+        "Wednesday. Officials said China was on their minds during the talks."
+    )
+    assert _rules("U.S., Japan hold AI dialogue in Osaka", body) == []
+    assert _rules("U.S., China hold AI dialogue in Osaka", body.replace("Japan", "China")) == [
+        "us-china-ai-dialogue"
+    ]
+
+
+def test_track_two_participants_are_not_the_governments() -> None:
+    body = (
+        "Participants in an unofficial US-China AI dialogue in Hong Kong issued a joint "
+        "statement on Tuesday urging both governments to keep humans in control of nuclear weapons."
+    )
+    assert _rules("", body) == []
+
+
+def test_the_chinese_side_as_the_object_of_leading() -> None:
+    body = (
+        "A deputy chief of the military's foreign affairs office will head the Chinese "
+        "delegation, the defence ministry in Beijing said on Thursday, after the two militaries "
+        "agreed to hold their first talks on AI risks with the United States."
+    )
+    assert "china-names-ai-counterpart" in _rules("", body)
+
+
+def test_a_session_after_a_chain_of_adjuncts_is_held() -> None:
+    """The AI topic closes a long phrase: "met ... in Lima this week for the third session of
+    their government-to-government dialogue on artificial intelligence"."""
+    body = (
+        "American and Chinese officials met for two days in Lima this week for the third "
+        "session of their government-to-government dialogue on artificial intelligence."
+    )
+    assert _rules("", body) == ["us-china-ai-dialogue"]

@@ -193,3 +193,51 @@ def test_lone_surrogates_are_matched_around_not_fatal(tmp_path: Path) -> None:
     assert sorted(r.rule for r in result.rules) == ["r-two", "r-with"]
     [evidence] = result.events["opened"]
     assert result.text[evidence.start : evidence.end].endswith("\ufffd today.")
+
+
+TOPIC = """events:
+  talks_held:
+    all: [[talks, dialogue], [held, met for], [trade, tariffs]]
+    within: 6
+    topic_within: 10
+  talks_held_strict:
+    all: [[talks, dialogue], [held, met for], [trade, tariffs]]
+    within: 6
+rules:
+  - id: r
+    title: T
+    condition: talks_held
+"""
+
+
+def test_a_topic_may_close_a_chain_of_adjuncts(tmp_path: Path) -> None:
+    """`topic_within`: the last group may stand further off than `within`, the others not;
+    without it the same sentence is no candidate."""
+    m = _matcher(tmp_path, TOPIC)
+    far = "Officials met for talks in a lakeside hotel for two days on tariffs."
+    found = m.match("", far).events
+    assert "talks_held" in found and "talks_held_strict" not in found
+    assert [t.term for t in found["talks_held"][0].terms] == ["met for", "talks", "tariffs"]
+    too_far = (
+        "Officials met for talks in a quiet hotel by the lake far from the crowds and the "
+        "noise of the capital on tariffs."
+    )
+    assert "talks_held" not in m.match("", too_far).events
+    core_apart = (
+        "Talks took place after officials who had long waited finally met for lunch on trade."
+    )
+    assert "talks_held" not in m.match("", core_apart).events
+
+
+def test_a_far_topic_does_not_date_the_event(tmp_path: Path) -> None:
+    """The nearest date is looked for beside the core terms, not beside a far topic."""
+    from datetime import date
+
+    m = _matcher(tmp_path, TOPIC)
+    old = (
+        "On Wednesday a trade official said that both sides held a first dialogue with "
+        "each other in September."
+    )
+    res = m.match("", old, published=date(2026, 11, 20))
+    assert "talks_held" not in res.events
+    assert any(v.event == "talks_held" and v.qualifier == "historical" for v in res.vetoes)
