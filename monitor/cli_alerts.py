@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from monitor.cli_shared import print_listing, table_console, when, with_store
 from monitor.config import Settings
 from monitor.console import ConfigAfterOpt
 from monitor.errors import MonitorError
-from monitor.models import AlertRecord
 from monitor.sinks.registry import build_sinks
 from monitor.state.codec import alert_json
 from monitor.state.outbox import OutboxEntry, entry_json
-from monitor.state.runtime import open_store
+from monitor.state.store import Store
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Inspect alerts and the dead-letter list.")
-
-
-def _when(ts: float | None) -> str:
-    if not ts:
-        return "-"
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def replay_cmd(
@@ -48,18 +40,7 @@ def replay_cmd(
     typer.echo(f"replayed {len(done)} file(s): {json.dumps(summary)}", err=True)
 
 
-async def _with_store(settings: Settings, fn: Any) -> Any:
-    async with open_store(settings) as store:
-        return await fn(store)
-
-
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object per line")]
-
-
-def _console() -> Console:
-    import sys
-
-    return Console() if sys.stdout.isatty() else Console(width=200)
 
 
 @alerts_app.command("list")
@@ -71,7 +52,7 @@ def list_(
 ) -> None:
     """The newest alerts with their source and story counts."""
     settings: Settings = ctx.obj(config)
-    alerts: list[AlertRecord] = asyncio.run(_with_store(settings, lambda s: s.alerts.recent(limit)))
+    alerts = with_store(settings, lambda s: s.alerts.recent(limit))
     if as_json:
         for a in alerts:
             typer.echo(json.dumps(alert_json(a), ensure_ascii=False))
@@ -80,23 +61,21 @@ def list_(
     for a in alerts:
         table.add_row(
             a.id,
-            _when(a.opened),
+            when(a.opened),
             a.rule,
             a.status,
             str(a.sources),
             str(a.stories),
             a.payload.headline[:70],
         )
-    _console().print(table)
+    table_console().print(table)
 
 
 @alerts_app.command("show")
 def show(ctx: typer.Context, alert_id: str, config: ConfigAfterOpt = None) -> None:
     """One alert as JSON: counts, outlets, the first article and its evidence."""
     settings: Settings = ctx.obj(config)
-    alert: AlertRecord | None = asyncio.run(
-        _with_store(settings, lambda s: s.alerts.alert(alert_id))
-    )
+    alert = with_store(settings, lambda s: s.alerts.alert(alert_id))
     if not alert:
         typer.echo(f"error: no alert {alert_id!r}", err=True)
         raise typer.Exit(1)
@@ -107,18 +86,12 @@ def show(ctx: typer.Context, alert_id: str, config: ConfigAfterOpt = None) -> No
 def dead(ctx: typer.Context, as_json: JsonOpt = False, config: ConfigAfterOpt = None) -> None:
     """Messages that exhausted their retries, with the last error."""
     settings: Settings = ctx.obj(config)
-    entries: list[OutboxEntry] = asyncio.run(
-        _with_store(settings, lambda s: s.alerts.dead_entries())
-    )
-    if as_json:
-        for e in entries:
-            typer.echo(json.dumps(entry_json(e), ensure_ascii=False))
+    entries = with_store(settings, lambda s: s.alerts.dead_entries())
     table = Table("entry", "kind", "sink", "attempts", "created (UTC)", "error")
     for e in entries:
-        table.add_row(e.entry, e.kind, e.sink, str(e.attempts), _when(e.created), e.error[:80])
-    if not as_json:
-        _console().print(table)
-    typer.echo(f"{len(entries)} dead message(s)", err=True)
+        table.add_row(e.entry, e.kind, e.sink, str(e.attempts), when(e.created), e.error[:80])
+    print_listing(entries, (lambda _n, e: entry_json(e)) if as_json else None, table,
+                  "dead message(s)")  # fmt: skip
 
 
 @alerts_app.command("retry")
@@ -141,7 +114,7 @@ def retry(
 
     settings: Settings = ctx.obj(config)
 
-    async def go(store: Any) -> tuple[list[str], list[Any]]:
+    async def go(store: Store) -> tuple[list[str], list[OutboxEntry | None]]:
         revived = await store.alerts.revive(entries or None)
         if drain > 0 and revived:
             sinks = build_sinks(settings)
@@ -154,18 +127,19 @@ def retry(
                     await sink.aclose()
         return revived, [await store.alerts.entry(name) for name in revived]
 
-    revived, after = asyncio.run(_with_store(settings, go))
+    revived, after = with_store(settings, go)
     if drain <= 0 or not revived:
         typer.echo(f"revived {len(revived)} message(s); the daemon will deliver them")
         return
     outcome = {"delivered": 0, "dead": 0, "pending": 0}
-    for entry in after:
+    for name, entry in zip(revived, after, strict=True):
         status = entry.status if entry is not None else "pending"
+        error = entry.error if entry is not None else ""
         outcome[status] = outcome.get(status, 0) + 1
         if status == "dead":
-            typer.echo(f"dead again: {entry.entry}: {entry.error}", err=True)
+            typer.echo(f"dead again: {name}: {error}", err=True)
         elif status == "pending":
-            typer.echo(f"still queued: {entry.entry}: {entry.error or 'not tried yet'}", err=True)
+            typer.echo(f"still queued: {name}: {error or 'not tried yet'}", err=True)
     typer.echo(
         f"revived {len(revived)} message(s): {outcome['delivered']} delivered, "
         f"{outcome['dead']} dead again, {outcome['pending']} still queued"

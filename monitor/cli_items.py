@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from monitor.cli_shared import print_listing, when, with_store
 from monitor.config import Settings
 from monitor.console import ConfigAfterOpt
-from monitor.errors import MonitorError
-from monitor.redact import redact_text
 from monitor.state.items import SetAside
-from monitor.state.runtime import open_store
+from monitor.state.store import Store
 
 items_app = typer.Typer(
     no_args_is_help=True, help="Feed items set aside after failing repeatedly; requeue them."
 )
-
-
-def _when(ts: float | None) -> str:
-    from monitor.cli_alerts import _when as when
-
-    return when(ts)
 
 
 @items_app.command("list")
@@ -35,18 +26,17 @@ def list_(
     """Every item set aside, with the reason it failed."""
     settings: Settings = ctx.obj(config)
 
-    async def go(store: Any) -> list[SetAside]:
-        return list(await store.items.set_aside())
+    entries = with_store(settings, lambda s: s.items.set_aside())
+    print_listing(entries, _item_json if as_json else None, _item_lines, "item(s) set aside")
 
-    entries = _run(settings, go)
-    for n, item in enumerate(entries, start=1):
-        if as_json:
-            typer.echo(json.dumps({"n": n, "id": item.id, "error": item.error, "at": item.at,
-                                   "item": item.item}, ensure_ascii=False))  # fmt: skip
-        else:
-            typer.echo(f"{n:>3}  {_when(item.at)}  {item.item.get('feed', '?')}  "
-                       f"{item.item.get('link') or item.id}\n     {item.error}")  # fmt: skip
-    typer.echo(f"{len(entries)} item(s) set aside", err=True)
+
+def _item_json(n: int, item: SetAside) -> dict[str, object]:
+    return {"n": n, "id": item.id, "error": item.error, "at": item.at, "item": item.item}
+
+
+def _item_lines(n: int, item: SetAside) -> str:
+    return (f"{n:>3}  {when(item.at)}  {item.item.get('feed', '?')}  "
+            f"{item.item.get('link') or item.id}\n     {item.error}")  # fmt: skip
 
 
 @items_app.command("requeue")
@@ -65,7 +55,7 @@ def requeue(
     settings: Settings = ctx.obj(config)
     matcher = matcher_or_exit(settings.rules, refusing=True)
 
-    async def go(store: Any) -> tuple[int, int]:
+    async def go(store: Store) -> tuple[int, int]:
         entries = list(await store.items.set_aside())
         chosen = [e for n, e in enumerate(entries, start=1) if not numbers or n in numbers]
         pipeline = Pipeline.build(settings, store, matcher)
@@ -88,19 +78,7 @@ def requeue(
             await pipeline.aclose()
         return done, len(chosen)
 
-    done, chosen = _run(settings, go)
+    done, chosen = with_store(settings, go)
     typer.echo(f"requeued {done} of {chosen} item(s)", err=True)
     if done < chosen:
         raise typer.Exit(1)
-
-
-def _run(settings: Settings, fn: Any) -> Any:
-    async def go() -> Any:
-        async with open_store(settings) as store:
-            return await fn(store)
-
-    try:
-        return asyncio.run(go())
-    except MonitorError as exc:
-        typer.echo(f"error: {redact_text(str(exc))}", err=True)
-        raise typer.Exit(1) from None

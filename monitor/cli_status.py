@@ -12,10 +12,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from monitor.cli_alerts import _console, _when, _with_store
+from monitor.cli_shared import table_console, when, with_store
 from monitor.config import Settings
 from monitor.extract.seed_format import probe_writable
 from monitor.redact import redact_text, redact_url
+from monitor.state.store import Store
 
 
 def error_cause(error: str | None, url: str) -> str:
@@ -39,7 +40,7 @@ def _archive(settings: Settings) -> str | None:
 def status_cmd(settings: Settings, as_json: bool, wide: bool = False) -> None:
     """Feeds (last poll, error, next run, backoff), the outbox, and the last alerts."""
 
-    async def gather(store: Any) -> dict[str, Any]:
+    async def gather(store: Store) -> dict[str, Any]:
         return {
             "feeds": [dataclasses.asdict(f) for f in await store.all_feed_states()],
             "outbox_depth": await store.alerts.outbox_depth(),
@@ -49,7 +50,7 @@ def status_cmd(settings: Settings, as_json: bool, wide: bool = False) -> None:
             "archive_problem": await asyncio.to_thread(_archive, settings),
         }
 
-    data = asyncio.run(_with_store(settings, gather))
+    data = with_store(settings, gather)
     for feed in data["feeds"]:
         feed["url"] = redact_url(feed["url"])
         feed["name"] = redact_url(feed["name"])
@@ -58,7 +59,7 @@ def status_cmd(settings: Settings, as_json: bool, wide: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, default=str))
         return
-    console = _console()
+    console = table_console()
     console.print(_feeds_table(settings, data["feeds"], wide))
     console.print(f"archive: {data['archive_problem'] or f'{settings.archive_path} writable'}")
     console.print(f"outbox: {data['outbox_depth']} waiting, {data['dead']} dead")
@@ -66,7 +67,7 @@ def status_cmd(settings: Settings, as_json: bool, wide: bool = False) -> None:
         console.print(f"items set aside: {data['set_aside']} (monitor items list)")
     for a in data["alerts"]:
         console.print(
-            f"  {_when(a.get('opened'))}  {a.get('rule')}  sources={a['sources']}  {a['payload'].get('headline', '')[:70]}"
+            f"  {when(a.get('opened'))}  {a.get('rule')}  sources={a['sources']}  {a['payload'].get('headline', '')[:70]}"
         )
 
 
@@ -82,10 +83,10 @@ def _feeds_table(settings: Settings, feeds: list[dict[str, Any]], wide: bool) ->
         table.add_row(
             name,
             f["last_status"] or "-",
-            _when(f["last_poll"]),
-            _when(f["last_success"]),
+            when(f["last_poll"]),
+            when(f["last_success"]),
             str(f["failures"]),
-            _when(f["next_attempt"]),
+            when(f["next_attempt"]),
             cause if wide else textwrap.shorten(cause, width=70, placeholder=" …"),
         )
     for key in sorted(configured - {f["name"] for f in feeds}):

@@ -48,6 +48,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _zero_is_off(default: float, what: str) -> Any:
+    """A duration or threshold that may be 0, which turns its feature off."""
+    return Field(default=default, ge=0, description=f"{what} (0: off)")
+
+
 class FeedConfig(_Strict):
     """One feed to poll."""
 
@@ -114,21 +119,15 @@ class AlertsConfig(_Strict):
     timezone: str = Field(
         default="UTC", description="the desk's time zone for times in messages (IANA name)"
     )
-    desk_digest_s: float = Field(
-        default=0.0,
-        ge=0,
-        description="email every rule's messages as one desk-wide digest per period, in "
-        "seconds (a rule's own dedup.digest wins; 0: off)",
-    )
-    old_news_days: float = Field(
-        default=30.0,
-        ge=0,
-        description="a development reported again this long after its alert's window goes "
-        "into that alert's thread as old news, not a new alert (0: off)",
-    )
-    sink_down_alert_s: float = Field(
-        default=600.0, ge=0, description="tell the desk once when a sink fails this long (0: off)"
-    )
+    desk_digest_s: float = _zero_is_off(
+        0.0, "email every rule's messages as one desk-wide digest per period, in seconds "
+        "(a rule's own dedup.digest wins)",
+    )  # fmt: skip
+    old_news_days: float = _zero_is_off(
+        30.0, "a development reported again this long after its alert's window goes into "
+        "that alert's thread as old news, not a new alert",
+    )  # fmt: skip
+    sink_down_alert_s: float = _zero_is_off(600.0, "tell the desk once when a sink fails this long")
     probe_s: float = Field(
         default=60.0, gt=0, description="while a sink is down and idle, check() it this often"
     )
@@ -168,12 +167,8 @@ class ServiceConfig(_Strict):
     reload_check_s: float = Field(
         default=2.0, gt=0, description="how often rule files are checked for changes"
     )
-    feed_alert_after_s: float = Field(
-        default=3600.0, ge=0, description="ops alert when a feed fails this long (0: off)"
-    )
-    feed_quiet_after_s: float = Field(
-        default=0.0, ge=0, description="ops alert when a feed has nothing new this long (0: off)"
-    )
+    feed_alert_after_s: float = _zero_is_off(3600.0, "ops alert when a feed fails this long")
+    feed_quiet_after_s: float = _zero_is_off(0.0, "ops alert when a feed has nothing new this long")
     ops_channel: str | None = Field(
         default=None, description="Slack channel for feed-health alerts (default: slack.channel)"
     )

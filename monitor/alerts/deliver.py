@@ -18,21 +18,19 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 import structlog
 
 from monitor import metrics
-from monitor.alerts.outages import Outages, span
+from monitor.alerts.outages import Outages, SenderParts, span
 from monitor.backoff import backoff_delay
-from monitor.config import AlertsConfig
 from monitor.errors import SinkError
 from monitor.models import AlertPayload, AlertRecord, Delivery, MessageKind
 from monitor.sinks.base import Sink
-from monitor.state.alerts import AlertState, OutboxEntry
+from monitor.state.alerts import OutboxEntry
 
 log = structlog.get_logger("deliver")
 
@@ -128,16 +126,8 @@ def _again_after_days(entry: OutboxEntry, alert: AlertRecord) -> int:
 
 
 @dataclass
-class Deliverer:
+class Deliverer(SenderParts):
     """Drains the outbox into the sinks."""
-
-    state: AlertState
-    sinks: dict[str, Sink]
-    cfg: AlertsConfig
-    clock: Callable[[], float] = time.time
-    kick: asyncio.Event = field(
-        default_factory=asyncio.Event
-    )  # set when new messages are queued here
 
     def __post_init__(self) -> None:
         self.tz: tzinfo = ZoneInfo(self.cfg.timezone)

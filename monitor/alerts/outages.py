@@ -22,14 +22,22 @@ log = structlog.get_logger("deliver")
 
 
 @dataclass
-class Outages:
-    """Per-sink outage bookkeeping for the deliverer."""
+class SenderParts:
+    """What the deliverer and its outage bookkeeping both work with: the outbox (in Redis),
+    the sinks by name, the delivery settings, the clock, and the event that wakes the sender
+    when messages are queued."""
 
     state: AlertState
     sinks: dict[str, Sink]
     cfg: AlertsConfig
     clock: Callable[[], float] = time.time
-    kick: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the sender
+    kick: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Outages(SenderParts):
+    """Per-sink outage bookkeeping for the deliverer (sharing its parts)."""
+
     ops_channel: str | None = None  # where "sink down" notices go in Slack
     attempted: dict[str, float] = field(default_factory=dict)  # sink -> last attempt (probes)
     last_probe: float = 0.0

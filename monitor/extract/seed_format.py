@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.models import Article, Extraction
+from monitor.process import pid_alive
 
 SEED_NAME = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
 
@@ -42,16 +43,6 @@ def _atomic_write(path: Path, data: str) -> None:
 _TEMP = re.compile(r"^\.tmp-(\d+)-")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
-
-
 def remove_orphan_temp_files(root: Path, recent_s: float = 2 * 86400) -> int:
     """Delete half-written archive files whose writer process is gone (a SIGKILLed worker's
     atomic write); only day folders touched in the last `recent_s` are looked at."""
@@ -62,7 +53,7 @@ def remove_orphan_temp_files(root: Path, recent_s: float = 2 * 86400) -> int:
     for folder in (p for p in root.iterdir() if p.is_dir() and p.stat().st_mtime >= horizon):
         for entry in folder.iterdir():
             m = _TEMP.match(entry.name)
-            if m and not _alive(int(m.group(1))):
+            if m and not pid_alive(int(m.group(1))):
                 entry.unlink(missing_ok=True)
                 removed += 1
     return removed

@@ -26,6 +26,7 @@ from typing import IO
 import redis
 
 from monitor.errors import StateError
+from monitor.process import pid_alive
 
 
 def redis_server_binary() -> str:
@@ -46,16 +47,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class RedisServer:
@@ -202,7 +193,7 @@ class RedisServer:
         """Whether the server we own (child or adopted) still runs."""
         if self.proc is not None:
             return self.proc.poll() is None
-        return self.pid is not None and _pid_alive(self.pid)
+        return self.pid is not None and pid_alive(self.pid)
 
     def ensure_running(self) -> bool:
         """Restart the server if it died, taking ownership if its owner died; True on restart."""
@@ -230,12 +221,12 @@ class RedisServer:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
-        elif self.pid is not None and _pid_alive(self.pid):
+        elif self.pid is not None and pid_alive(self.pid):
             os.kill(self.pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
-            while _pid_alive(self.pid) and time.monotonic() < deadline:
+            while pid_alive(self.pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _pid_alive(self.pid):
+            if pid_alive(self.pid):
                 os.kill(self.pid, signal.SIGKILL)
         self.proc, self.pid, self.owned, self.adopted = None, None, False, False
         if self.port is None:

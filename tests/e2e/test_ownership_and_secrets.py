@@ -13,6 +13,7 @@ import pytest
 import redis
 from pytest_httpserver import HTTPServer
 
+from monitor.process import pid_alive
 from monitor.state.redis_server import RedisServer, free_port
 from monitor.testing.slack_api import SlackAPI
 from tests.e2e.test_daemon import TRAP, LiveFeed, _get, _status
@@ -50,14 +51,6 @@ def _redis_pid(tmp_path: Path) -> int | None:
         client.close()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.fixture
 def crashed_daemon(httpserver: HTTPServer, tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
     """A daemon with the embedded Redis, SIGKILLed: yields (config, health port, orphan pid)."""
@@ -75,11 +68,11 @@ def crashed_daemon(httpserver: HTTPServer, tmp_path: Path) -> Iterator[tuple[Pat
             first.proc.wait(30)
         finally:
             first.kill()
-        assert _alive(orphan)  # the crash left it behind
+        assert pid_alive(orphan)  # the crash left it behind
         try:
             yield cfg, port, orphan
         finally:
-            if _alive(orphan):
+            if pid_alive(orphan):
                 os.kill(orphan, signal.SIGKILL)
 
 
@@ -94,7 +87,7 @@ def test_an_adopted_orphan_is_supervised_and_replaced_when_killed(
         second.wait_for(lambda: _status(port, "/healthz") == 200, what="healthy on the orphan")
         status = _cli("status", "--config", str(cfg))  # shares the daemon's Redis, stops nothing
         assert status.returncode == 0, status.stderr
-        assert _alive(orphan) and _status(port, "/healthz") == 200
+        assert pid_alive(orphan) and _status(port, "/healthz") == 200
 
         os.kill(orphan, signal.SIGKILL)
         second.wait_for(lambda: second.logged("embedded_redis_restarted"), what="a restart")
@@ -105,7 +98,7 @@ def test_an_adopted_orphan_is_supervised_and_replaced_when_killed(
         assert second.terminate() == 0
     finally:
         second.kill()
-    assert not _alive(replacement)
+    assert not pid_alive(replacement)
     assert not (tmp_path / "d" / "redis" / "redis.sock").exists()
 
 
@@ -119,7 +112,7 @@ def test_an_adopted_orphan_is_stopped_on_a_clean_exit(
         assert second.terminate() == 0
     finally:
         second.kill()
-    assert not _alive(orphan)
+    assert not pid_alive(orphan)
 
 
 @pytest.fixture
