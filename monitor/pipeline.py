@@ -43,7 +43,8 @@ from monitor.rules.matcher import Matcher
 from monitor.sinks.base import Sink
 from monitor.sinks.registry import build_sinks
 from monitor.sources.feeds import parse_feed
-from monitor.sources.http import Fetcher, SSRFGuard
+from monitor.sources.guard import SSRFGuard
+from monitor.sources.http import Fetcher
 from monitor.state.entry_codec import entry_to_json
 from monitor.state.items import ItemFailure
 from monitor.state.store import FeedState, Store

@@ -12,7 +12,8 @@ from pytest_httpserver import HTTPServer
 from monitor.config import HttpConfig
 from monitor.errors import FetchError
 from monitor.models import FetchResult
-from monitor.sources.http import Fetcher, SSRFGuard
+from monitor.sources.guard import SSRFGuard
+from monitor.sources.http import Fetcher
 
 TRANSPORTS = ["direct", "aiohttp", "httpcore"]
 

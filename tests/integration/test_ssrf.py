@@ -20,7 +20,8 @@ from pytest_httpserver import HTTPServer
 
 from monitor.config import HttpConfig
 from monitor.errors import BlockedURLError, FetchError
-from monitor.sources.http import Fetcher, SSRFGuard
+from monitor.sources.guard import SSRFGuard
+from monitor.sources.http import Fetcher
 from tests.support.builders import rss
 from tests.support.cli import run_monitor
 
