@@ -37,8 +37,8 @@ MAX_TITLE_CHARS = 1_000
 
 # The two parties named by reference to an earlier mention
 _BOTH_SIDES = re.compile(
-    r"\b(?:the two|both) (?:governments|sides|countries|capitals|militaries|powers|delegations"
-    r"|nations|defen[cs]e ministries|foreign ministries)\b|双方|两国|两军"
+    r"(?=[tb双两])(?:\b(?:the two|both) (?:governments|sides|countries|capitals|militaries|powers|delegations"
+    r"|nations|defen[cs]e ministries|foreign ministries)\b|双方|两国|两军)"
 )
 _BY_SPAN = attrgetter("start", "end")
 _EXCEPT_WORD = re.compile(r"except|excluding|other than|apart from|but not|除")

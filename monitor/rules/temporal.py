@@ -67,37 +67,50 @@ _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _NUM_RE = r"\d{1,2}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True))
+
+
+def _ahead(first: str, pattern: str) -> re.Pattern[str]:
+    """`pattern` behind a lookahead on the characters its matches can start with: the regex
+    engine then skips to the next such character instead of trying the pattern everywhere
+    (same matches, several times faster on a sentence)."""
+    return re.compile(f"(?=[{re.escape(first)}])(?:{pattern})")
+
+
+_NUM_FIRST = "0123456789" + "".join(sorted({w[0] for w in _NUMBERS}))
+_MONTH_FIRST = "".join(sorted({m[0] for m in _MONTHS}))
+_WEEKDAY_FIRST = "".join(sorted({d[0] for d in _WEEKDAYS} | set("ltosbu")))
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # "two months after agreeing to ...": what follows "after" happened that long before now
-    ("ago", re.compile(rf"\b({_NUM_RE})\s+(day|week|month|year)s?\s+(?:ago|earlier|before|after)\b")),
-    ("later", re.compile(rf"\b(?:{_NUM_RE})\s+(?:month|year)s?\s+later\b")),
-    ("last", re.compile(r"\b(?:last|past|previous)\s+(week|month|year)\b")),
-    ("earlier_this", re.compile(r"\bearlier\s+(?:this|in the)\s+(week|month|year)\b")),
-    ("this", re.compile(r"\b(?:this|the current)\s+(week|month)\b")),
-    ("today", re.compile(r"\b(today|tonight|this morning|this afternoon|yesterday)\b")),
+    ("ago", _ahead(_NUM_FIRST, rf"\b({_NUM_RE})\s+(day|week|month|year)s?\s+(?:ago|earlier|before|after)\b")),
+    ("later", _ahead(_NUM_FIRST, rf"\b(?:{_NUM_RE})\s+(?:month|year)s?\s+later\b")),
+    ("last", _ahead("lp", r"\b(?:last|past|previous)\s+(week|month|year)\b")),
+    ("earlier_this", _ahead("e", r"\bearlier\s+(?:this|in the)\s+(week|month|year)\b")),
+    ("this", _ahead("t", r"\b(?:this|the current)\s+(week|month)\b")),
+    ("today", _ahead("ty", r"\b(today|tonight|this morning|this afternoon|yesterday)\b")),
     (
         "month_day",
-        re.compile(
+        _ahead(
+            _MONTH_FIRST + "0123456789",
             rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?"
-            rf"|\b(\d{{1,2}})\s+({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}}))?"
+            rf"|\b(\d{{1,2}})\s+({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}}))?",
         ),
     ),
     # a season, read backwards like a month: "in the summer", "last spring", "this autumn"
-    ("season", re.compile(r"\b(in the|this|last|over the|during the|earlier this)\s+(spring|summer|autumn|fall|winter)\b")),
+    ("season", _ahead("itlode", r"\b(in the|this|last|over the|during the|earlier this)\s+(spring|summer|autumn|fall|winter)\b")),
     # a deadline looks ahead: "before the end of March", "by March" (a month to come)
-    ("deadline", re.compile(rf"\b(?:by|before|until|ahead of)\s+(?:the\s+)?(?:(?:end|start|beginning|middle)\s+of\s+)?({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
-    ("month", re.compile(rf"\b(?:in|since|during|from|by|of|the|last|early|late|mid|their|its|his|her|our)[- ]+({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
-    ("weekday", re.compile(r"\b(?:(last|this|on|since|by|until)\s+)?(" + "|".join(_WEEKDAYS) + r")\b")),
+    ("deadline", _ahead("bua", rf"\b(?:by|before|until|ahead of)\s+(?:the\s+)?(?:(?:end|start|beginning|middle)\s+of\s+)?({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
+    ("month", _ahead("isdfbotlemh", rf"\b(?:in|since|during|from|by|of|the|last|early|late|mid|their|its|his|her|our)[- ]+({_MONTH_RE})\b(?:\.?\s+(\d{{4}}))?")),
+    ("weekday", _ahead(_WEEKDAY_FIRST, r"\b(?:(last|this|on|since|by|until)\s+)?(" + "|".join(_WEEKDAYS) + r")\b")),
     # a day of this or last month: "本月5日", "上月28日"
-    ("cn_month_day", re.compile(r"(本月|上个月|上月)(\d{1,2})[日号]")),
-    ("cn_date", re.compile(r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2})[日号])?")),
+    ("cn_month_day", _ahead("本上", r"(本月|上个月|上月)(\d{1,2})[日号]")),
+    ("cn_date", _ahead("0123456789十一二三四五六七八九", r"(?:(\d{4})年)?(\d{1,2}|十[一二]?|[一二三四五六七八九])月(?:(\d{1,2})[日号])?")),
     # time since: "启动四个月" (launched four months ago), "运行一年来"
-    ("cn_since", re.compile(r"(?:启动|开通|建立|运行|举行|成立|设立|启用|签署|发表)(?:了|已|已经)?(?:近|逾|超过|满)?(\d{1,2}|[一二两三四五六七八九十]{1,2})(?:个)?(天|周|星期|月|年)(?:来|以来|之久)?")),
+    ("cn_since", _ahead("启开建运举成设签发", r"(?:启动|开通|建立|运行|举行|成立|设立|启用|签署|发表)(?:了|已|已经)?(?:近|逾|超过|满)?(\d{1,2}|[一二两三四五六七八九十]{1,2})(?:个)?(天|周|星期|月|年)(?:来|以来|之久)?")),
     # relative to a date told earlier: "同月底", "同年", "当月"
-    ("cn_later", re.compile(r"同月|同年|同周|次月|翌年|当月底")),
-    ("cn_ago", re.compile(r"(\d{1,2}|[一二两三四五六七八九十]{1,2})(?:个)?(天|周|星期|月|年)(?:前|之前|以前)(?:的今天|的今日|的这一天)?")),
-    ("cn_rel", re.compile(r"(上周|上星期|上个月|上月|去年|前年|昨天|昨日|今天|今日|本周|本月|近日|日前|当天)")),
-    ("cn_weekday", re.compile(r"(上)?(?:周|星期)([一二三四五六日天])")),
+    ("cn_later", _ahead("同次翌当", r"同月|同年|同周|次月|翌年|当月底")),
+    ("cn_ago", _ahead("0123456789一二两三四五六七八九十", r"(\d{1,2}|[一二两三四五六七八九十]{1,2})(?:个)?(天|周|星期|月|年)(?:前|之前|以前)(?:的今天|的今日|的这一天)?")),
+    ("cn_rel", _ahead("上去前昨今本近日当", r"(上周|上星期|上个月|上月|去年|前年|昨天|昨日|今天|今日|本周|本月|近日|日前|当天)")),
+    ("cn_weekday", _ahead("上周星", r"(上)?(?:周|星期)([一二三四五六日天])")),
 ]  # fmt: skip
 
 

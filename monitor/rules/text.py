@@ -128,6 +128,7 @@ _CLAUSE_BREAK = re.compile(
 # parentheses, dash pairs, and comma-delimited appositives or relative clauses
 # ("Chen Wenlong, a vice minister at the Ministry of Science, as head of ...").
 _ASIDE = re.compile(
+    r"(?=[(（\s,])(?:"  # the first character first: the engine skips to candidates
     r"\([^()]{1,240}\)|（[^（）]{1,120}）|\s-\s[^-;]{1,200}?\s-\s"
     r"|,\s+(?:a|an|the|who|whom|whose|which|formerly|currently|now|also|himself|herself"
     r"|according to|including|both|each|along with|together with)\s[^,;]{1,200},"
@@ -138,6 +139,7 @@ _ASIDE = re.compile(
     r"(?:in|on|at|by|during|last|earlier)\b[^,;]{1,120},"
     # any participial aside: "The link, reserved for urgent communication about AI, is ..."
     r"|,\s+[a-z]+ed\s+(?:for|by|to|in|on|at|with|from|under|after|during|about|as)\b[^,;]{1,160},"
+    r")"
 )
 
 
