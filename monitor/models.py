@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 MessageKind = Literal["alert", "followup", "correction", "revision", "again", "ops", "digest"]
 OutboxStatus = Literal["pending", "delivered", "dead"]
@@ -210,10 +210,11 @@ class MatchResult:
     text: str  # the document text offsets refer to
 
 
-@dataclass(frozen=True)
-class AlertPayload:
-    """What every message about one article needs, frozen when the alert decision is made
-    and stored with the outbox entry and the alert (codec: `state/codec.py`)."""
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    """What an article reported about a development, in the words every message about it
+    uses: declared once, frozen into the payload when the alert decision is made, and carried
+    into each message about it (`Delivery`) as it is (`reported`)."""
 
     rule: str = ""
     rule_title: str = ""
@@ -221,21 +222,33 @@ class AlertPayload:
     headline: str = ""
     url: str = ""
     source: str = ""
-    published: str | None = None  # ISO
     event: str = ""
     evidence: str = ""
     terms: tuple[str, ...] = ()
     why: str = ""  # in plain words
-    why_detail: str = ""  # the engine's reasons
+    why_detail: str = ""  # the engine's reasons (event, terms, notes) for a context line
     route_slack: str | None = None
     route_email: tuple[str, ...] = ()
+    disputes: str = ""  # a walk-back: the development it disputes (the alert's rule title)
+    was: str = ""  # a correction: the headline before
+    change: Change = ""  # a correction: "corrected" (still reports it) or "withdrawn"
+
+
+def reported(report: Report) -> dict[str, Any]:
+    """The `Report` fields of a payload, to build a message of them (`Delivery(**...)`)."""
+    return {f.name: getattr(report, f.name) for f in fields(Report)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertPayload(Report):
+    """What every message about one article needs, frozen when the alert decision is made
+    and stored with the outbox entry and the alert (codec: `state/codec.py`)."""
+
+    published: str | None = None  # ISO
     article: str = ""
     seen: float | None = None  # when the item was fetched (latency metric)
     disputer: str = ""  # a walk-back: who disputes
-    disputes: str = ""  # a walk-back: the development it disputes
     also: tuple[str, ...] = ()  # other developments the same article reported
-    was: str = ""  # a correction: the headline before
-    change: Change = ""  # a correction: "corrected" or "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -266,40 +279,25 @@ class AlertRecord:
     corrected: bool = False  # an article it rests on was corrected
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One message a sink must deliver: an alert, a follow-up, or a correction."""
+@dataclass(frozen=True, kw_only=True)
+class Delivery(Report):
+    """One message a sink must deliver: an alert, a follow-up, or a correction (the article's
+    `Report`, with the alert's counts as they are when it is sent)."""
 
     key: str  # idempotency key of the message (the same for every sink)
     kind: MessageKind
     alert_id: str
-    rule: str
-    rule_title: str
-    severity: str
-    headline: str
-    url: str
-    source: str
-    published: str | None
-    event: str
-    evidence: str
-    terms: tuple[str, ...]
-    why: str  # in plain words
+    published: str | None  # in the desk's time zone
     sources: int  # independent reports on the alert when sent (copies count once)
     stories: int
-    route_slack: str | None = None
-    route_email: tuple[str, ...] = ()
     parent_key: str | None = None  # the alert's key, for threading follow-ups
     disputed: bool = False
     disputed_by: tuple[str, ...] = ()  # who denies or walks back the alert's development
-    disputes: str = ""  # a walk-back: the development it disputes (the alert's rule title)
     outlets: tuple[str, ...] = ()  # every outlet on the alert, in arrival order
     copies: tuple[str, ...] = ()  # those outlets that ran a copy of another's report
     withdrawn: tuple[str, ...] = ()  # outlets whose only report was corrected away
     copy_of: str = ""  # this message: a copy of which outlet's report
     corrected: bool = False  # the alert: an article it rests on was corrected
-    was: str = ""  # a correction: the headline before
-    change: Change = ""  # a correction: "corrected" (still reports it) or "withdrawn"
-    why_detail: str = ""  # the engine's reasons (event, terms, notes) for a context line
     also_matched: tuple[str, ...] = ()  # other developments the same article reported
     thread_subject: str = ""  # the alert's own mail subject, which replies reuse with "Re:"
     first_alerted: str = ""  # old news: when the alert was first sent (ISO, UTC)

@@ -28,7 +28,7 @@ from monitor import metrics
 from monitor.alerts.outages import Outages, SenderParts, span
 from monitor.backoff import backoff_delay
 from monitor.errors import SinkError
-from monitor.models import AlertPayload, AlertRecord, Delivery, MessageKind
+from monitor.models import AlertPayload, AlertRecord, Delivery, MessageKind, reported
 from monitor.sinks.base import Sink
 from monitor.state.alerts import OutboxEntry
 
@@ -63,40 +63,25 @@ def to_delivery(
     p = payload or entry.payload
     a = alert or _NO_ALERT
     return Delivery(
+        **reported(p),
         key=entry.key if payload is None else entry.alert_id,
         kind=kind or entry.kind,
         alert_id=entry.alert_id,
-        rule=p.rule,
-        rule_title=p.rule_title,
-        severity=p.severity,
-        headline=p.headline,
-        url=p.url,
-        source=p.source,
         published=desk_time(p.published, tz),
-        event=p.event,
-        evidence=p.evidence,
-        terms=p.terms,
-        why=p.why,
         sources=a.sources,
         stories=a.stories,
-        route_slack=p.route_slack,
-        route_email=p.route_email,
-        parent_key=entry.parent or None if payload is None else None,
         disputed=a.disputed,
-        disputed_by=(p.disputer,) if p.disputer else a.disputed_by,
-        disputes=p.disputes,
         outlets=a.outlet_names,
         copies=a.copies,
         withdrawn=a.withdrawn_outlets,
-        copy_of=entry.copy_of if payload is None else "",
         corrected=a.corrected,
-        was=p.was,
-        change=p.change,
+        parent_key=entry.parent or None if payload is None else None,
+        disputed_by=(p.disputer,) if p.disputer else a.disputed_by,
+        copy_of=entry.copy_of if payload is None else "",
+        also_matched=p.also,
         first_alerted=_first_alerted(entry, a, tz),
         again_after_days=_again_after_days(entry, a),
         thread_subject=_subject(a.payload) if alert else "",
-        why_detail=p.why_detail,
-        also_matched=p.also,
     )
 
 
