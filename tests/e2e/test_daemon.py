@@ -12,7 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from monitor.state.redis_server import RedisServer, free_port
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import LEAD, REWRITES, article
@@ -180,7 +180,7 @@ def test_sigterm_mid_burst_loses_nothing_and_resumes(
         )]  # fmt: skip
         for outlet, title, paragraphs in docs:
             feed.publish(outlet, title, paragraphs)
-        pack = Matcher.from_path(ROOT / "rules")  # one message per (article, rule it matches)
+        pack = load_matcher(ROOT / "rules")  # one message per (article, rule it matches)
         expected = sum(
             len(pack.match_article(article(n, o, t, p)).rules) for n, (o, t, p) in enumerate(docs)
         )

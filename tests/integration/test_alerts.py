@@ -17,7 +17,7 @@ from monitor.config import Settings, load_settings
 from monitor.daemon import replay
 from monitor.extract.seed_format import read_article
 from monitor.rulebook import build_alerting
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from monitor.sinks.registry import build_sinks
 from monitor.state.redis_server import free_port
 from monitor.state.store import Store
@@ -26,7 +26,7 @@ from tests.support.articles import LEAD, REWRITES, article, six_outlets
 from tests.support.packs import pack_with_dedup
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 
 
 def _settings(redis_url: str, tmp_path: Path, **extra: Any) -> Settings:

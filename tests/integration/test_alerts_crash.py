@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.extract.seed_format import read_article, write_article
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from monitor.testing.slack_api import SlackAPI
 from tests.support.articles import LEAD, article, six_outlets
 
@@ -32,9 +32,7 @@ def _config(tmp_path: Path, redis_url: str, slack: SlackAPI) -> Path:
 
 def _rules_of(path: Path) -> list[str]:
     """The rules of the real pack an archived article matches."""
-    return [
-        m.rule for m in Matcher.from_path(ROOT / "rules").match_article(read_article(path)).rules
-    ]
+    return [m.rule for m in load_matcher(ROOT / "rules").match_article(read_article(path)).rules]
 
 
 def _monitor(*args: str) -> subprocess.Popen[str]:

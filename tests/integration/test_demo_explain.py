@@ -9,7 +9,7 @@ from pathlib import Path
 
 from monitor.extract.seed_format import read_article
 from monitor.rules.condition import AtLeast, Node
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from monitor.rules.trace import render_condition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def test_every_trap_line_agrees_with_explain() -> None:
     titles = {read_article(p).title: p for p in ARTICLES.glob("*.txt")}
     conditions = {  # a rule's condition, or one alternative of it, names the deciding leaf
         render_condition(part): rule_id
-        for rule_id, r in Matcher.from_path(ROOT / "rules").c.rules.items()
+        for rule_id, r in load_matcher(ROOT / "rules").c.rules.items()
         for part in _alternatives(r.condition)
     }
     checked = 0

@@ -20,6 +20,7 @@ from monitor.config import Settings, load_settings
 from monitor.daemon import replay, run_once
 from monitor.extract.seed_format import write_article
 from monitor.models import Article
+from monitor.rules.load import load_matcher
 from monitor.rules.matcher import Matcher
 from monitor.state.redis_server import free_port
 from monitor.state.store import Store
@@ -30,7 +31,7 @@ from tests.support.mail import Mailbox
 from tests.support.packs import pack_with_dedup
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 HOTLINE = (
     "US, China launch AI crisis hotline",
     "The United States and China established a hotline for AI-related military incidents on Tuesday.",

@@ -18,7 +18,7 @@ from monitor.errors import SinkError
 from monitor.extract.seed_format import iter_text_files, read_article, write_article
 from monitor.models import AlertPayload
 from monitor.rulebook import build_alerting
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from monitor.sinks.registry import build_sinks
 from monitor.sinks.slack import SlackSink
 from monitor.state.store import Store
@@ -26,7 +26,7 @@ from monitor.testing.slack_api import SlackAPI, channel_id
 from tests.support.articles import LEAD, REWRITES, article
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 ROUTED = channel_id("us-china-ai")  # the pack routes its rules to #us-china-ai
 
 

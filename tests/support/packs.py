@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+from monitor.rules.load import load_matcher
 from monitor.rules.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,6 @@ def pack_with_dedup(tmp_path: Path, rule_id: str, dedup: str) -> Matcher:
     assert line is not None, f"{rule_id} has no dedup line"
     text = text[: line.start()] + f"{line.group(1)}dedup: {dedup}" + text[line.end() :]
     pack.write_text(text, encoding="utf-8")
-    matcher = Matcher.from_path(rules)
+    matcher = load_matcher(rules)
     assert rule_id in matcher.ruleset.rules
     return matcher

@@ -8,11 +8,11 @@ import pytest
 
 from monitor.extract.seed_format import read_article
 from monitor.rules.evaluate import micro, read_labels, score
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from tests.support.builders import SEEDS
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 CORPUS = ROOT / "tests" / "corpus"
 
 

@@ -16,12 +16,12 @@ import pytest
 from monitor.extract.seed_format import read_article
 from monitor.models import MatchResult
 from monitor.rules.evaluate import read_label_set, score_developments
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from tests.support.builders import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = SHARED_DATA.parent / "corpus"
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 RULE_DEV = {r: d.value.development for r, d in MATCHER.ruleset.rules.items() if d.value.development}
 EVENT_DEV = {
     e: d.value.development for e, d in MATCHER.ruleset.events.items() if d.value.development

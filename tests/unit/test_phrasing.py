@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 CASES = [
     pytest.param(want, text, id=f"{path.stem}:{n}")
     for path in sorted((ROOT / "tests" / "phrasing").glob("*.txt"))

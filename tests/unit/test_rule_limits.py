@@ -14,8 +14,8 @@ import pytest
 from monitor.errors import RuleError
 from monitor.rules import loader
 from monitor.rules.condition import MAX_DEPTH, ConditionError, parse_condition
+from monitor.rules.load import load_matcher
 from monitor.rules.loader import load_rules
-from monitor.rules.matcher import Matcher
 from tests.support.daemon import ROOT
 
 GOOD = "events:\n  e1:\n    all: [[hotline], [opened]]\n"
@@ -137,7 +137,7 @@ def test_empty_lists_elsewhere_are_harmless(tmp_path: Path) -> None:
         + RULE.format(condition="e1 and not $a")
     )
 
-    matcher = Matcher.from_path(path)
+    matcher = load_matcher(path)
 
     assert "r1" in matcher.ruleset.rules
 

@@ -8,10 +8,10 @@ import pytest
 
 from monitor.rules.examples import example_cases, run_case
 from monitor.rules.explain import explain
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
-MATCHER = Matcher.from_path(RULES)
+MATCHER = load_matcher(RULES)
 CASES = example_cases(MATCHER)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from monitor.rules.trace import deciding, leaves, why_silent
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 
 
 def test_the_deciding_leaf_of_an_other_pair_statement_is_the_missing_country() -> None:
