@@ -93,7 +93,7 @@ class AlertState(OutboxState):
             "assign story",
             self._story(
                 keys=[self.keys.signatures(), *bands],
-                args=[article_id, signature.hex(), threshold, ttl_s],
+                args=[article_id, signature.hex(), threshold, ttl_s, self.keys.STORY_FIELD],
             ),
         )
         return str(story)

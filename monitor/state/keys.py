@@ -71,8 +71,10 @@ class Keys:
         return f"{self.prefix}:lsh:{band}:{bucket}"
 
     def signatures(self) -> str:
-        """Hash: article id -> MinHash signature bytes, and `<id>:story` -> story id."""
+        """Hash: article id -> MinHash signature bytes, and `<id>` + `STORY_FIELD` -> story id."""
         return f"{self.prefix}:sig"
+
+    STORY_FIELD = ":story"  # in `signatures`, after an article id: the field of its story
 
     # -- alerts ---------------------------------------------------------------------------------
 

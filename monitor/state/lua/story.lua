@@ -3,10 +3,12 @@
 -- an LSH band bucket with Jaccard estimate >= threshold (ties: the smallest article id), else
 -- its own id. An article assigned before keeps its story (replays are idempotent).
 -- KEYS: 1 signatures hash, then the article's LSH bucket set of each band.
--- ARGV: article id, signature (hex, 16 per hash value), threshold, ttl_s
+-- ARGV: article id, signature (hex, 16 per hash value), threshold, ttl_s, and the suffix
+-- that makes an article id its story's field in the signatures hash (named in keys.py)
 local article, sig = ARGV[1], ARGV[2]
 local threshold, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
-local known = redis.call("HGET", KEYS[1], article .. ":story")
+local story_of = ARGV[5]
+local known = redis.call("HGET", KEYS[1], article .. story_of)
 if known then return known end
 
 local seen, candidates = {}, {}
@@ -39,8 +41,8 @@ for _, cand in ipairs(candidates) do
 end
 
 local story = article
-if best then story = redis.call("HGET", KEYS[1], best .. ":story") or best end
-redis.call("HSET", KEYS[1], article, sig, article .. ":story", story)
+if best then story = redis.call("HGET", KEYS[1], best .. story_of) or best end
+redis.call("HSET", KEYS[1], article, sig, article .. story_of, story)
 for i = 2, #KEYS do
   redis.call("SADD", KEYS[i], article)
   redis.call("EXPIRE", KEYS[i], ttl)
