@@ -129,11 +129,17 @@ class Pipeline:
 
     # -- 1 poll feed ---------------------------------------------------------------------------
 
-    async def poll(self, feed: FeedConfig) -> PollOutcome:
+    async def poll(self, feed: FeedConfig, state: FeedState | None = None) -> PollOutcome:
         """Poll one feed once, archive its new items, and record the feed's health (its state
-        is read once, here, and handed to every step that needs it)."""
+        is read once, here, and handed to every step that needs it).
+
+        `state`: read already, with the due-feed loop's batch; that loop's next flush then
+        also writes an unchanged poll's state (`Store.record_unchanged(defer=True)`).
+        """
         started = time.monotonic()
-        state = await self.store.feed_state(feed.key)
+        batched = state is not None
+        if state is None:
+            state = await self.store.feed_state(feed.key)
         target = state.url if state.moved_from == feed.url and state.url else feed.url
         try:
             result = await self.fetcher.fetch(
@@ -142,7 +148,7 @@ class Pipeline:
             if result.moved_permanently:
                 log.info("feed_moved", feed=feed.key, to=result.final_url, configured=feed.url)
                 await self.store.record_moved(feed.key, feed.url, result.final_url)
-            outcome = await self._handle(feed, state, result)
+            outcome = await self._handle(feed, state, result, batched)
         except (FetchError, FeedParseError) as exc:
             outcome = await self._failed(feed, exc, state, target)
         except StateError:
@@ -176,13 +182,15 @@ class Pipeline:
 
     # -- 2 select entries ----------------------------------------------------------------------
 
-    async def _handle(self, feed: FeedConfig, state: FeedState, result: FetchResult) -> PollOutcome:
+    async def _handle(
+        self, feed: FeedConfig, state: FeedState, result: FetchResult, batched: bool = False
+    ) -> PollOutcome:
         body_hash = hashlib.sha256(result.body).hexdigest()[:16] if result.body else None
         unchanged = result.not_modified or (body_hash is not None and body_hash == state.body_hash)
         if unchanged:
             now = self.clock()
             due = now + max(float(feed.interval), state.min_interval or 0.0)
-            await self.store.record_unchanged(state, next_attempt=due, now=now)
+            await self.store.record_unchanged(state, next_attempt=due, now=now, defer=batched)
             return PollOutcome(feed=feed.key, status="not_modified", next_attempt=due)
         parsed = parse_feed(result.body, result.headers, feed)
         if parsed.warning:

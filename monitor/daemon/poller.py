@@ -17,6 +17,7 @@ from monitor.daemon.parts import Clock, Heartbeat
 from monitor.models import PollOutcome
 from monitor.pipeline import Pipeline
 from monitor.sources.loop import FeedLoop
+from monitor.state.store import FeedState
 
 log = structlog.get_logger("daemon")
 TICK_S = 0.2  # how often the feed loop claims due feeds and writes back next attempts
@@ -48,6 +49,7 @@ class Poller:
             feeds, pipeline.store.schedule, self.poll,
             concurrency=http.shards * http.shard_connections * 2,
             lease_s=max(60.0, 2 * http.total_timeout), clock=clock,
+            states=pipeline.store.feed_states,
         )  # fmt: skip
         self._scheduler = AsyncIOScheduler(timezone="UTC")
 
@@ -70,9 +72,10 @@ class Poller:
             self._scheduler.shutdown(wait=False)
         await self.loop.stop(self.grace_s)
 
-    async def poll(self, feed: FeedConfig) -> PollOutcome:
-        """One poll for the loop (which leases and guards it); a success is a heartbeat."""
-        outcome = await self.pipeline.poll(feed)
+    async def poll(self, feed: FeedConfig, state: FeedState | None = None) -> PollOutcome:
+        """One poll for the loop (which leases and guards it, and read the feed's state with
+        the batch); a success is a heartbeat."""
+        outcome = await self.pipeline.poll(feed, state)
         if outcome.status != "error":
             self.heartbeat.beat()
         return outcome

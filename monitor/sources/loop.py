@@ -9,6 +9,10 @@ is the poll's own (`PollOutcome.next_attempt`: the interval, a feed's ttl floor,
 backoff after an error, never before Retry-After), so the time `status` shows is the time the
 poll happens. New feeds start at phases spread over their interval, just enough to keep the
 first round near `start_rate` polls/s.
+
+Round trips per tick, not per poll: the claimed feeds' states are read in one pipeline
+(`states`) and handed to their polls; an unchanged poll's state write is deferred to the
+next tick's flush, which sends it with the batch's next due times (`FeedSchedule.reschedule`).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from monitor.config import FeedConfig
 from monitor.errors import StateError
 from monitor.models import PollOutcome
 from monitor.state.schedule import FeedSchedule
+from monitor.state.store import FeedState
 
 log = structlog.get_logger("sources.loop")
-Poll = Callable[[FeedConfig], Awaitable[PollOutcome]]
+Poll = Callable[[FeedConfig, FeedState | None], Awaitable[PollOutcome]]
+States = Callable[[list[str]], Awaitable[dict[str, FeedState]]]
 
 
 def start_phase(feed: FeedConfig, spread_s: float) -> float:
@@ -48,10 +54,12 @@ class FeedLoop:
         lease_s: float = 60.0,
         start_rate: float = 200.0,
         clock: Callable[[], float] = time.time,
+        states: States | None = None,
     ) -> None:
         self.feeds = {f.key: f for f in feeds}
         self.schedule = schedule
         self.poll = poll
+        self.states = states  # None: each poll reads its own feed's state
         self.concurrency = concurrency
         self.lease_s = lease_s
         self.start_rate = start_rate
@@ -90,24 +98,27 @@ class FeedLoop:
             claimed = await self.schedule.claim(
                 self.clock(), self.concurrency - len(self.inflight), self.lease_s
             )
+            # another poller's feed (or a removed one): back after the lease; still polling
+            # here: rescheduled after
+            mine = [(k, due) for k, due in claimed if k in self.feeds and k not in self.polling]
+            states = await self.states([k for k, _due in mine]) if self.states and mine else {}
         except StateError as exc:
             log.error("feed_loop_state_error", error=str(exc))
             return 0
         started = 0
-        for key, due in claimed:
-            feed = self.feeds.get(key)
-            if feed is None or key in self.polling:  # another poller's feed (or a removed
-                continue  # one): back after the lease; still polling here: rescheduled after
+        for key, due in mine:
+            feed = self.feeds[key]
             self.polling.add(key)
-            task = asyncio.create_task(self._one(feed, due), name=f"poll {key}")
+            task = asyncio.create_task(self._one(feed, due, states.get(key)), name=f"poll {key}")
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
             started += 1
         return started
 
     async def flush(self) -> None:
-        """Write the next due times of the polls that finished (one command)."""
-        if self.done:
+        """Write the next due times of the polls that finished and their deferred states
+        (one pipeline)."""
+        if self.done or self.schedule.pending:
             done, self.done = self.done, {}
             try:
                 await self.schedule.reschedule(done)
@@ -116,14 +127,14 @@ class FeedLoop:
                     self.done.setdefault(key, when)
                 raise
 
-    async def _one(self, feed: FeedConfig, due: float) -> None:
+    async def _one(self, feed: FeedConfig, due: float, state: FeedState | None) -> None:
         """One poll; whatever happens, the feed gets a next due time."""
         late = self.clock() - due
         if late > max(5.0, feed.interval / 4):
             log.warning("poll_late", feed=feed.key, late_s=round(late, 1))
         next_due = self.clock() + feed.interval
         try:
-            outcome = await self.poll(feed)
+            outcome = await self.poll(feed, state)
             if outcome.next_attempt is not None:
                 next_due = outcome.next_attempt
         except asyncio.CancelledError:

@@ -7,7 +7,7 @@ connection errors with capped, jittered exponential backoff (so a Redis restart 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast, get_args
 from urllib.parse import urlsplit
@@ -58,6 +58,28 @@ def _f(value: Any) -> float | None:
 
 def _s(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
+
+
+def _feed_state(name: str, raw: Mapping[Any, Any]) -> FeedState:
+    """A feed's state from its hash (empty fields if never polled)."""
+    return FeedState(
+        name=str(raw.get("name", name)),
+        url=str(raw.get("url", "")),
+        etag=_s(raw.get("etag")),
+        last_modified=_s(raw.get("last_modified")),
+        failures=int(raw.get("failures") or 0),
+        last_status=_poll_status(_s(raw.get("last_status"))),
+        last_error=_s(raw.get("last_error")),
+        last_poll=_f(raw.get("last_poll")),
+        last_success=_f(raw.get("last_success")),
+        next_attempt=_f(raw.get("next_attempt")),
+        min_interval=_f(raw.get("min_interval")),
+        body_hash=_s(raw.get("body_hash")),
+        failing_since=_f(raw.get("failing_since")),
+        last_new=_f(raw.get("last_new")),
+        ops_alerted=_s(raw.get("ops_alerted")),
+        moved_from=_s(raw.get("moved_from")),
+    )
 
 
 def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
@@ -159,24 +181,17 @@ class Store:
         """The remembered state of a feed (empty fields if never polled)."""
         async with translated("read feed state"):
             raw = await self.r.hgetall(self.keys.feed(name))
-        return FeedState(
-            name=str(raw.get("name", name)),
-            url=str(raw.get("url", "")),
-            etag=_s(raw.get("etag")),
-            last_modified=_s(raw.get("last_modified")),
-            failures=int(raw.get("failures") or 0),
-            last_status=_poll_status(_s(raw.get("last_status"))),
-            last_error=_s(raw.get("last_error")),
-            last_poll=_f(raw.get("last_poll")),
-            last_success=_f(raw.get("last_success")),
-            next_attempt=_f(raw.get("next_attempt")),
-            min_interval=_f(raw.get("min_interval")),
-            body_hash=_s(raw.get("body_hash")),
-            failing_since=_f(raw.get("failing_since")),
-            last_new=_f(raw.get("last_new")),
-            ops_alerted=_s(raw.get("ops_alerted")),
-            moved_from=_s(raw.get("moved_from")),
-        )
+        return _feed_state(name, raw)
+
+    async def feed_states(self, names: list[str]) -> dict[str, FeedState]:
+        """The remembered state of several feeds, in one round trip (the loop's batch)."""
+        if not names:
+            return {}
+        async with translated("read feed states"), self.r.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(self.keys.feed(name))
+            raws = await pipe.execute()
+        return {name: _feed_state(name, raw) for name, raw in zip(names, raws, strict=True)}
 
     async def all_feed_states(self) -> list[FeedState]:
         """Every feed ever polled with this prefix, for `status`."""
@@ -227,9 +242,16 @@ class Store:
             await pipe.execute()
 
     async def record_unchanged(
-        self, state: FeedState, *, next_attempt: float, now: float | None = None
+        self,
+        state: FeedState,
+        *,
+        next_attempt: float,
+        now: float | None = None,
+        defer: bool = False,
     ) -> None:
-        """The hot path (304 / same body): one HSET, touching only what changed."""
+        """The hot path (304 / same body): one HSET, touching only what changed. `defer`: a
+        poll of the due-feed loop, whose next flush writes it with the batch's next due times
+        (`FeedSchedule.reschedule`); a feed leaving an error state is written at once."""
         now = time.time() if now is None else now
         mapping: dict[Any, Any] = {
             "last_status": "not_modified",
@@ -245,7 +267,10 @@ class Store:
                                                last_modified=None, next_attempt=next_attempt,
                                                min_interval=state.min_interval, body_hash=None, now=now)  # fmt: skip
                 return
-            await self.r.hset(self.keys.feed(state.name), mapping=mapping)
+            if defer:
+                self.schedule.defer(self.keys.feed(state.name), mapping)
+            else:
+                await self.r.hset(self.keys.feed(state.name), mapping=mapping)
 
     async def record_poll_failure(
         self, name: str, url: str, *, error: str, next_attempt: float, now: float | None = None

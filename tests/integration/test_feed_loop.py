@@ -11,7 +11,7 @@ from monitor.config import FeedConfig
 from monitor.errors import StateError
 from monitor.models import PollOutcome
 from monitor.sources.loop import FeedLoop
-from monitor.state.store import Store, connect
+from monitor.state.store import FeedState, Store, connect
 
 
 class Clock:
@@ -39,7 +39,7 @@ class Recorder:
         self.next_in = next_in
         self.polled: list[str] = []
 
-    async def __call__(self, feed: FeedConfig) -> PollOutcome:
+    async def __call__(self, feed: FeedConfig, state: FeedState | None = None) -> PollOutcome:
         self.polled.append(feed.key)
         later = None if self.next_in is None else self.clock() + self.next_in
         return PollOutcome(feed=feed.key, status="not_modified", next_attempt=later)
@@ -107,7 +107,7 @@ async def test_a_failing_poll_never_escapes_and_comes_back_after_its_interval(
     """A poll that raises (a bug, Redis trouble) is logged; the feed is due one interval later."""
     clock = Clock()
 
-    async def broken(feed: FeedConfig) -> PollOutcome:
+    async def broken(feed: FeedConfig, state: FeedState | None) -> PollOutcome:
         raise (StateError("redis: gone") if feed.key == "f0" else RuntimeError("bug"))
 
     loop = FeedLoop(_feeds(2, interval=30), stores[0].schedule, broken, clock=clock)
@@ -125,7 +125,7 @@ async def test_polls_in_flight_never_exceed_the_concurrency(stores: tuple[Store,
     running: list[int] = []
     inflight = 0
 
-    async def slow(feed: FeedConfig) -> PollOutcome:
+    async def slow(feed: FeedConfig, state: FeedState | None) -> PollOutcome:
         nonlocal inflight
         inflight += 1
         running.append(inflight)
@@ -154,7 +154,7 @@ async def test_a_dead_pollers_feeds_come_back_after_the_lease(stores: tuple[Stor
     clock = Clock()
     hang = asyncio.Event()
 
-    async def hangs(feed: FeedConfig) -> PollOutcome:
+    async def hangs(feed: FeedConfig, state: FeedState | None) -> PollOutcome:
         await hang.wait()
         raise AssertionError("never released")
 

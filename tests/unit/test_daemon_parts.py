@@ -145,6 +145,46 @@ async def test_a_failed_feed_waits_for_its_backoff(
     assert (await store.feed_state(feed.key)).failures == 2
 
 
+async def test_an_unchanged_polls_state_is_written_with_the_next_flush(
+    httpserver: HTTPServer, store: Store, redis_url: str, tmp_path: Path
+) -> None:
+    """The loop reads the claimed feeds' states in one batch; a 304 defers its state write to
+    the next tick's flush, which writes it with the feed's next due time."""
+    httpserver.expect_request("/feed", headers={"If-None-Match": '"v1"'}).respond_with_data(
+        "", status=304, headers={"ETag": '"v1"'}
+    )
+    httpserver.expect_request("/feed").respond_with_data(
+        rss([{"title": "One", "link": "http://127.0.0.1:9/a"}]),
+        content_type="application/rss+xml", headers={"ETag": '"v1"'},
+    )  # fmt: skip
+    settings = _settings(redis_url, tmp_path, httpserver.url_for("/feed"))
+    feed = settings.feeds[0]
+    clock = Clock()
+    pipeline = Pipeline.build(settings, store, publish=True, clock=clock)
+    poller = Poller(pipeline, [feed], Heartbeat(clock), grace_s=5, clock=clock)
+    try:
+        await poller.loop.seed()
+        clock.now += 1
+        assert await poller.loop.tick() == 1
+        await _settle(poller)  # the first poll: a new item, written at once
+        first = await store.feed_state(feed.key)
+        clock.now += feed.interval + 1
+        assert await poller.loop.tick() == 1
+        await asyncio.gather(*poller.loop.inflight)  # the 304, its write deferred
+        before_flush = await store.feed_state(feed.key)
+        await poller.loop.flush()
+        after_flush = await store.feed_state(feed.key)
+    finally:
+        await pipeline.aclose()
+
+    assert first.last_status == "ok" and first.etag == '"v1"'
+    assert before_flush.last_poll == first.last_poll and before_flush.last_status == "ok"
+    assert after_flush.last_status == "not_modified" and after_flush.last_poll == clock.now
+    assert after_flush.next_attempt == clock.now + feed.interval
+    assert (await store.schedule.due_times())[feed.key] == clock.now + feed.interval
+    assert store.schedule.pending == {}
+
+
 async def test_the_poller_polls_once_started_and_stops(
     httpserver: HTTPServer, store: Store, redis_url: str, tmp_path: Path
 ) -> None:
