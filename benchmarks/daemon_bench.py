@@ -8,7 +8,11 @@ What is measured, by whom:
   window) exceeds 1.25 x the interval (the daemon's jitter is at most a tenth of it);
 - CPU per poll from /proc: the poller's and its redis-server's utime + stime over the window,
   divided by the polls the server answered in it;
-- RSS of the poller at the end; Redis memory per feed (used memory less the items stream).
+- RSS of the poller at the end, and per feed: (that RSS less the RSS of the same poller with
+  one feed, run right after) / (N - 1);
+- Redis memory per feed two ways: INFO used_memory growth less the items stream, over N; and
+  MEMORY USAGE of a sample of feeds' own keys (state hash, seen set, item versions) plus
+  their share of the due zset and the feeds index.
 
 Size knobs: `python -m benchmarks --only daemon --daemon-feeds 50000 --daemon-interval 60`
 (or `python -m benchmarks.daemon_bench --feeds 50000 --interval 60`).
@@ -199,6 +203,28 @@ def _redis_memory(url: str) -> float:
         client.close()
 
 
+def _redis_keys_kb_per_feed(url: str, n: int, sample: int = 200) -> float:
+    """MEMORY USAGE of what Redis holds per feed: its state hash, seen set and item
+    versions (a sample of feeds), plus its share of the due zset and the feeds index."""
+    import redis
+
+    keys = Keys()
+    client = redis.Redis.from_url(url)
+    try:
+        step = max(1, n // sample)
+        picked = range(0, n, step)
+        own = sum(
+            int(client.memory_usage(k, samples=0) or 0)
+            for i in picked
+            for k in (keys.feed(f"f{i}"), keys.seen(f"f{i}"), keys.item_versions(f"f{i}"))
+        )
+        shared = sum(int(client.memory_usage(k, samples=0) or 0)
+                     for k in (keys.feeds_due(), keys.feeds_index()))  # fmt: skip
+        return (own / len(picked) + shared / n) / 1024
+    finally:
+        client.close()
+
+
 def _wait(seen: Seen, n: int, deadline_s: float) -> float:
     """Seconds until every feed was polled once (the first round), or -1 past the deadline."""
     started = time.time()
@@ -238,18 +264,22 @@ def _daemon(
     redis = RedisServer(tmp / "redis-daemon", port=free_port()).start()
     assert redis.proc is not None
     with feed_server(n, hosts, interval) as (seen, port):
-        cfg = tmp / "poller.yaml"  # JSON is YAML
-        cfg.write_text(json.dumps({
-            "feeds": [{"url": _url(i, hosts, port), "interval": interval, "name": f"f{i}"} for i in range(n)],
-            "redis_url": redis.url, "data_dir": str(tmp / "data"), "rules": str(ROOT / "rules"),
-            "allow_private_hosts": ["127.0.0.0/8"], "log_format": "json",
-            "service": {"port": 0, "feed_alert_after_s": 0}, "alerts": {"console": False}, "http": http,
-        }))  # fmt: skip
+
+        def poller(feeds: int, prefix: str) -> subprocess.Popen[bytes]:
+            cfg = tmp / f"poller-{prefix}.yaml"  # JSON is YAML
+            cfg.write_text(json.dumps({
+                "feeds": [{"url": _url(i, hosts, port), "interval": interval, "name": f"f{i}"} for i in range(feeds)],
+                "redis_url": redis.url, "redis_prefix": prefix, "data_dir": str(tmp / "data"),
+                "rules": str(ROOT / "rules"), "allow_private_hosts": ["127.0.0.0/8"], "log_format": "json",
+                "service": {"port": 0, "feed_alert_after_s": 0}, "alerts": {"console": False}, "http": http,
+            }))  # fmt: skip
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+            return subprocess.Popen([sys.executable, "-m", "monitor", "run", "--role", "poller", "--config", str(cfg)],
+                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
         base = _redis_memory(redis.url)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
         started = time.time()
-        proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--role", "poller", "--config", str(cfg)],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        proc = poller(n, "monitor")
         try:
             first = _wait(seen, n, max(120.0, n / 50))
             first_s = time.time() - started if first >= 0 else -1.0
@@ -258,9 +288,23 @@ def _daemon(
             out["rss_mb"] = rss_mb(proc.pid)
             out["first_round_s"] = first_s
             out["redis_kb_per_feed"] = (_redis_memory(redis.url) - base) / n / 1024
+            out["redis_keys_kb_per_feed"] = _redis_keys_kb_per_feed(redis.url, n)
         finally:
             proc.terminate()
             proc.wait(60)
+        # The same poller with one feed (its own key prefix), once that feed was polled and
+        # the poller idled a few seconds: what N - 1 more feeds add is the per-feed memory.
+        solo = poller(1, "solo")
+        try:
+            polled = seen.total[0]
+            deadline = time.time() + 60
+            while seen.total[0] == polled and time.time() < deadline:
+                time.sleep(0.2)
+            time.sleep(3)
+            out["solo_rss_mb"] = rss_mb(solo.pid)
+        finally:
+            solo.terminate()
+            solo.wait(60)
             redis.stop()
     return out
 
@@ -372,7 +416,13 @@ def run(
         "daemon_own_cpu_ms_per_poll": round(ours["own_cpu_ms_per_poll"], 3),
         "daemon_cpu_cores_used": round(ours["cpu_share"], 2),
         "daemon_rss_mb": round(ours["rss_mb"], 1),
+        "daemon_rss_target_mb": round(rss_target_mb(n), 1),
+        "daemon_rss_one_feed_mb": round(ours["solo_rss_mb"], 1),
+        "daemon_rss_kb_per_feed": round(
+            (ours["rss_mb"] - ours["solo_rss_mb"]) * 1024 / max(1, n - 1), 2
+        ),
         "daemon_redis_kb_per_feed": round(ours["redis_kb_per_feed"], 2),
+        "daemon_redis_keys_kb_per_feed": round(ours["redis_keys_kb_per_feed"], 2),
     }
     if base is not None:
         out.update({
@@ -383,14 +433,6 @@ def run(
             "daemon_cpu_vs_floor_ratio": round(ours["cpu_ms_per_poll"] / base["cpu_ms_per_poll"], 2),
         })  # fmt: skip
     return out
-
-
-TARGETS = {  # figure -> (comparison, target) from the daemon issue
-    "daemon_polls_vs_needed": (">=", 0.98),
-    "daemon_missed_schedules": ("<=", 0),
-    "daemon_cpu_vs_floor_ratio": ("<=", 1.5),
-    "daemon_redis_kb_per_feed": ("<=", 3.0),
-}
 
 
 def rss_target_mb(feeds: int) -> float:
