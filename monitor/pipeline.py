@@ -1,18 +1,26 @@
 """Composition root: the stages wired in the order one feed entry goes through them.
 
-  1 poll feed        when due (sources.loop), sources.http (conditional GET),
+  1 poll feed        `poll`, when due (sources.loop): sources.http (conditional GET),
                      sources.feeds (RSS/Atom/JSON Feed)
-  2 select entries   state: drop seen ones, keep updated-in-place ones, hold failing ones
-    (poller role: hand them to workers on the items stream, state.entry_codec; stop here)
-  3 fetch page       sources.http
+  2 select entries   state: drop seen ones, hold failing ones; sources.revisions: take back
+                     seen ones corrected in place (poller role: hand them to workers on the
+                     items stream, state.entry_codec, and stop here)
+  3 fetch page       `process_batch`, for the entries of a poll or a worker's stream items:
+                     sources.http
   4 extract          extract.article: the page's main text, or the feed's own text
   5 archive          extract.seed_format, under a name claimed in state
   6 alerts stage     rulebook -> alerts.engine: dedup, stories, match rules, walk-backs,
-                     corrections, old news; decisions enqueue messages (state, Lua)
+                     corrections, old news; decisions enqueue messages (state, Lua); one
+                     article at a time, in a fixed order, once 3-5 are done for the batch
   7 deliver          alerts.deliver -> sinks (Slack, email, console/JSONL): the sender role
   after each poll    alerts.source_health: feed down/quiet incidents to the ops channel
 
-The worker role runs 3-6 for items from the stream; the sender role runs only 7.
+The order is written here once, as code: `poll` runs 1-2 and hands the entries to
+`process_batch`, which runs 3-6. Not as a list of uniform stages (Alertmanager's
+PipelineBuilder): each stage takes and gives another type (a feed, a fetch result, entries,
+articles, decisions) and a batch steps from concurrent (3-5) to ordered (6), so one signature
+for all would need an untyped context. The worker role calls `process_batch` for stream items;
+the sender role runs only 7.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,13 +53,13 @@ from monitor.sinks.registry import build_sinks
 from monitor.sources.feeds import parse_feed
 from monitor.sources.guard import SSRFGuard
 from monitor.sources.http import Fetcher
+from monitor.sources.item_failures import entry_failed
+from monitor.sources.revisions import remember_versions, updated_in_place
 from monitor.state.entry_codec import entry_to_json
-from monitor.state.items import ItemFailure
 from monitor.state.store import FeedState, Store
 
 log = structlog.get_logger("pipeline")
 _ENTRY_CONCURRENCY = 8
-_ITEM_ATTEMPTS = 3  # then an entry that keeps failing is set aside (`monitor items`)
 _FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, */*;q=0.5"
@@ -197,7 +205,9 @@ class Pipeline:
             log.warning("feed_bozo", feed=feed.key, reason=parsed.warning)
         by_id = {e.entry_id: e for e in parsed.entries}
         new_ids = await self.store.unseen(feed.key, by_id)
-        todo = [by_id[i] for i in new_ids] + await self._updated_in_place(feed, by_id, new_ids)
+        revisions = self.alerts is not None or self.publish  # else nothing compares them
+        revised = await updated_in_place(self.store, feed.key, by_id, new_ids) if revisions else []
+        todo = [by_id[i] for i in new_ids] + revised
         if self.publish:  # workers extract; a re-publish after a crash is harmless (idempotent)
             await self.store.streams.publish([entry_to_json(e) for e in todo])
             articles: list[Article | None] = []
@@ -205,38 +215,16 @@ class Pipeline:
         else:
             articles, settled = await self._process_entries(todo)
         await self.store.mark_seen(feed.key, settled, now=self.clock())
-        await self._remember_versions(feed, by_id, set(settled), {e.entry_id for e in todo})
+        if revisions:
+            retry = {e.entry_id for e in todo} - set(settled)
+            ttl_s = self.settings.seen_ttl_days * 86400
+            await remember_versions(self.store, feed.key, by_id, retry, ttl_s)
         if len(settled) < len(todo):  # entries to retry: the next poll must read the feed again
             result, body_hash = replace(result, etag=None, last_modified=None), ""
         due = await self._succeeded(feed, result, parsed.min_interval, body_hash, len(new_ids))
         kept = tuple(a for a in articles if a is not None)
         return PollOutcome(feed=feed.key, status="ok", new_items=len(new_ids),
                            archived=len(kept), articles=kept, next_attempt=due)  # fmt: skip
-
-    async def _updated_in_place(
-        self, feed: FeedConfig, by_id: dict[str, FeedEntry], new_ids: list[str]
-    ) -> list[FeedEntry]:
-        """Seen items whose title or summary changed (a correction in place), marked as a
-        revision so they are fetched and archived again and the alerts stage compares them."""
-        if self.alerts is None and not self.publish:
-            return []
-        fresh = set(new_ids)
-        versions = {i: entry_version(e) for i, e in by_id.items() if i not in fresh}
-        changed = await self.store.alerts.changed_items(feed.key, versions)
-        for i in changed:
-            log.info("item_updated", feed=feed.key, url=by_id[i].link)
-        return [replace(by_id[i], revision=versions[i]) for i in changed]
-
-    async def _remember_versions(
-        self, feed: FeedConfig, by_id: dict[str, FeedEntry], settled: set[str], todo: set[str]
-    ) -> None:
-        """Record each item's version, except those still to retry (so they come back)."""
-        if self.alerts is None and not self.publish:
-            return
-        versions = {i: entry_version(e) for i, e in by_id.items() if i in settled or i not in todo}
-        await self.store.alerts.remember_items(
-            feed.key, versions, self.settings.seen_ttl_days * 86400
-        )
 
     async def _succeeded(
         self,
@@ -266,75 +254,80 @@ class Pipeline:
     async def _process_entries(
         self, entries: list[FeedEntry]
     ) -> tuple[list[Article | None], list[str]]:
-        """Process new entries; (articles, ids settled: done or set aside, so marked seen).
+        """Stages 3-6 for a poll's new entries; (articles, ids settled: done or set aside, so
+        marked seen).
 
         An entry whose processing raises is that entry's failure, not the feed's: it stays
         unseen and is retried with backoff on later polls, then set aside with its reason.
         Redis and disk errors are not the entry's fault and fail the whole poll instead.
         """
-        gate = asyncio.Semaphore(_ENTRY_CONCURRENCY)
         failures = await self.store.items.failures([e.entry_id for e in entries])
         now = self.clock()
         due = [
             e for e in entries if e.entry_id not in failures or failures[e.entry_id].retry_at <= now
         ]
+        done = await self.process_batch(due, fatal=(StateError, OSError))
         settled: list[str] = []
-        ready: list[tuple[FeedEntry, Article]] = []
+        for entry, d in zip(due, done, strict=True):
+            before = failures.get(entry.entry_id)
+            if d.error is None or await entry_failed(
+                self.store, self.settings.http, entry, d.error, before, self.clock()
+            ):
+                settled.append(entry.entry_id)
+        await self.store.items.succeeded([i for i in settled if i in failures])
+        return [d.article for d in done], settled
 
-        async def one(entry: FeedEntry) -> Article | None:
+    # -- 3-6 for a batch: fetch page, extract, archive (concurrently), then alerts (in order) ----
+
+    async def process_batch(
+        self, entries: Sequence[FeedEntry], fatal: tuple[type[Exception], ...] = ()
+    ) -> list[EntryDone]:
+        """Stages 3-6 for a batch (a poll's new entries, or a worker's stream items): fetch,
+        extract and archive the entries concurrently, then run the alerts stage one article at
+        a time in a fixed order (same input, same stories, whichever worker or timing).
+
+        An entry that raises fails alone (its `EntryDone.error`; one that failed before the
+        alerts stage is not alerted), except for the `fatal` kinds, which fail the batch.
+        """
+        gate = asyncio.Semaphore(_ENTRY_CONCURRENCY)
+        done = [EntryDone() for _ in entries]
+        to_alert: list[tuple[int, Article]] = []
+
+        async def one(n: int, entry: FeedEntry) -> None:
             async with gate:
                 try:
-                    article = await self.process_entry(entry, ready)
-                except (StateError, OSError):
+                    archived, alert_on = await self._archive_entry(entry)
+                except fatal:
                     raise
                 except Exception as exc:
-                    if await self._entry_failed(entry, exc, failures.get(entry.entry_id)):
-                        settled.append(entry.entry_id)
-                    return None
-                settled.append(entry.entry_id)
-                return article
+                    done[n] = EntryDone(error=exc)
+                    return
+            done[n] = EntryDone(article=archived)
+            if alert_on is not None:
+                to_alert.append((n, alert_on))
 
-        articles = list(await asyncio.gather(*(one(e) for e in due)))
-        for entry, article in sorted(ready, key=lambda pair: alert_order(pair[1])):
-            try:  # the alerts stage: one article at a time, in a fixed order (same input, same stories)
+        await asyncio.gather(*(one(n, e) for n, e in enumerate(entries)))
+        for n, article in sorted(to_alert, key=lambda pair: alert_order(pair[1])):
+            try:
                 await self._alert(article)
-            except (StateError, OSError):
+            except fatal:
                 raise
             except Exception as exc:
-                settled.remove(entry.entry_id)
-                if await self._entry_failed(entry, exc, failures.get(entry.entry_id)):
-                    settled.append(entry.entry_id)
-        await self.store.items.succeeded([i for i in settled if i in failures])
-        return articles, settled
+                done[n] = replace(done[n], error=exc)
+        return done
 
-    async def _entry_failed(
-        self, entry: FeedEntry, exc: Exception, before: ItemFailure | None
-    ) -> bool:
-        """Count a failed entry; True when it was set aside (after `_ITEM_ATTEMPTS` tries)."""
-        count = (before.count if before else 0) + 1
-        http = self.settings.http
-        delay = backoff_delay(count, http.backoff_base, http.backoff_max, None)
-        error = f"{type(exc).__name__}: {exc}"
-        log.exception("item_failed", feed=entry.feed, url=entry.link, attempt=count, error=error)
-        now = self.clock()
-        aside = await self.store.items.failed(
-            entry.entry_id, entry_to_json(entry), error, count=count,
-            retry_at=now + delay, give_up_after=_ITEM_ATTEMPTS, now=now,
-        )  # fmt: skip
-        metrics.ITEM_FAILURES.labels(outcome="set_aside" if aside else "retry").inc()
-        if aside:
-            log.error("item_set_aside", feed=entry.feed, url=entry.link, error=error,
-                      hint="monitor items list / monitor items requeue")  # fmt: skip
-        return aside
+    async def process_entry(self, entry: FeedEntry) -> Article | None:
+        """Stages 3-6 for one entry (`monitor items requeue`); raises what failed it."""
+        [done] = await self.process_batch([entry])
+        if done.error is not None:
+            raise done.error
+        return done.article
 
-    # -- 3-5 fetch page, extract, archive ------------------------------------------------------
+    async def _archive_entry(self, entry: FeedEntry) -> tuple[Article | None, Article | None]:
+        """Stages 3-5 for one entry: (the article archived now, the article to alert on).
 
-    async def process_entry(
-        self, entry: FeedEntry, ready: list[tuple[FeedEntry, Article]] | None = None
-    ) -> Article | None:
-        """Fetch, extract and archive one new entry; None if it was archived before or empty.
-
-        `ready`: collect the article for the batch's alerts stage instead of alerting now.
+        An entry archived before is not archived again but is alerted on again: a crash may
+        have come between archiving and alerting (the alerts stage is idempotent).
         """
         key = entry.canonical_url or entry.entry_id
         key = f"{key}#v{entry.revision}" if entry.revision else key  # a revision is a new file
@@ -342,19 +335,15 @@ class Pipeline:
         existing = await self.store.archived_path(key)
         if existing and (self.settings.archive_path / existing).exists():
             log.info("duplicate_article", feed=entry.feed, url=entry.link, archived=existing)
-            # a crash may have come between archiving and alerting: finish the job (idempotent)
             done = await asyncio.to_thread(read_article, self.settings.archive_path / existing)
-            await self._alert_or_collect(entry, done, ready)
-            return None
+            return None, done
         article = await self.extract(entry)
         if article is None:
             log.warning("no_text", feed=entry.feed, url=entry.link,
                         reason="page and feed gave no text")  # fmt: skip
-            return None
-        archived = await self.archive(key, article, alert=ready is None)
-        if ready is not None:
-            ready.append((entry, archived))
-        return archived
+            return None, None
+        archived = await self.archive(key, article, alert=False)
+        return archived, archived
 
     async def extract(self, entry: FeedEntry) -> Article | None:
         """The article from its page; the feed's own text when the page fails or has less."""
@@ -390,18 +379,6 @@ class Pipeline:
 
     # -- 6 alerts stage (7, delivery, runs beside it: the deliverer) ---------------------------
 
-    async def alert_now(self, article: Article) -> None:
-        """The alerts stage for one article of a batch the caller orders (the worker role)."""
-        await self._alert(article)
-
-    async def _alert_or_collect(
-        self, entry: FeedEntry, article: Article, ready: list[tuple[FeedEntry, Article]] | None
-    ) -> None:
-        if ready is None:
-            await self._alert(article)
-        else:
-            ready.append((entry, article))
-
     async def _alert(self, article: Article) -> None:
         """Run the alerts stage (idempotent: an article already decided on changes nothing)."""
         if self.alerts is not None:
@@ -410,6 +387,9 @@ class Pipeline:
                 self.deliverer.kick.set()  # wake an idle sender in this process now
 
 
-def entry_version(entry: FeedEntry) -> str:
-    """A fingerprint of what a feed says about an item (title and summary, spacing ignored)."""
-    return short_hash(" ".join(f"{entry.title}\n{entry.summary}".split()))
+@dataclass(frozen=True)
+class EntryDone:
+    """What stages 3-6 made of one entry of a batch."""
+
+    article: Article | None = None  # archived now (None: archived before, no text, or failed)
+    error: Exception | None = None  # what failed it, in stages 3-5 or in the alerts stage

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 import structlog
 
 from monitor import metrics
-from monitor.alerts.engine import alert_order
 from monitor.config import WorkersConfig
 from monitor.daemon.parts import Heartbeat
 from monitor.errors import StateError
 from monitor.extract.seed_format import remove_orphan_temp_files
-from monitor.models import Article, FeedEntry
+from monitor.models import FeedEntry
 from monitor.pipeline import Pipeline
+from monitor.sources.item_failures import ITEM_ATTEMPTS
 from monitor.state.entry_codec import entry_from_json
 from monitor.state.streams import StreamItem
 
 log = structlog.get_logger("daemon")
-_ITEM_ATTEMPTS = 3  # then a stream item that keeps failing is dead-lettered
 
 
 class Worker:
@@ -88,38 +85,33 @@ class Worker:
         return len(items)
 
     async def process(self, items: list[StreamItem]) -> None:
-        """Extract the batch concurrently, then run its alerts stage one article at a time in
-        a fixed order (so two workers or two timings give the same stories)."""
-        pipeline = self.pipeline
-        ready: dict[str, list[tuple[FeedEntry, Article]]] = {str(i.id): [] for i in items}
-        done = await asyncio.gather(
-            *(self._guard(i, self._extract(i, ready[str(i.id)])) for i in items)
-        )
-        ok = {item_id for item_id in done if item_id}
-        batch = [(item, article) for item in items for _entry, article in ready[str(item.id)]]
-        for item, article in sorted(batch, key=lambda pair: alert_order(pair[1])):
-            if not await self._guard(item, pipeline.alert_now(article)):
-                ok.discard(str(item.id))
+        """Decode the batch, then stages 3-6 for it in one pipeline call (extraction
+        concurrent, the alerts stage in a fixed order, so two workers or two timings give the
+        same stories); ack what is done."""
+        decoded: list[tuple[StreamItem, FeedEntry]] = []
+        for item in items:
+            try:  # a payload no poller could have written is a poison item
+                decoded.append((item, entry_from_json(item.payload)))
+            except Exception as exc:
+                await self._failed(item, exc)
+        done = await self.pipeline.process_batch([entry for _item, entry in decoded])
+        ok: list[str] = []
+        for (item, _entry), outcome in zip(decoded, done, strict=True):
+            if outcome.error is None:
+                ok.append(str(item.id))
+            else:
+                await self._failed(item, outcome.error)
         if items:
             self.heartbeat.beat()
-        await pipeline.store.streams.ack([str(i.id) for i in items if str(i.id) in ok])
+        await self.pipeline.store.streams.ack(ok)
 
-    async def _extract(self, item: StreamItem, ready: list[tuple[FeedEntry, Article]]) -> None:
-        """Decode inside the guard: a payload no poller could have written is a poison item."""
-        await self.pipeline.process_entry(entry_from_json(item.payload), ready)
-
-    async def _guard(self, item: StreamItem, work: Coroutine[Any, Any, object]) -> str | None:
-        """Run one item's work; its id when it succeeded (a failure is retried, then set aside)."""
-        try:
-            await work
-        except StateError as exc:  # Redis trouble: left pending, reclaimed after claim_idle_s
+    async def _failed(self, item: StreamItem, exc: Exception) -> None:
+        """One item's failure: Redis trouble leaves it pending (reclaimed after
+        claim_idle_s); anything else (a bug, a poison item) is retried, then set aside."""
+        if isinstance(exc, StateError):
             log.error("item_failed", id=item.id, error=str(exc))
-            return None
-        except Exception as exc:  # a bug or a poison item: retried, then set aside, never fatal
-            log.exception("item_failed", id=item.id, error=f"{type(exc).__name__}: {exc}")
-            if await self.pipeline.store.streams.failed(
-                item, f"{type(exc).__name__}: {exc}", give_up_after=_ITEM_ATTEMPTS
-            ):
-                log.error("item_dead", id=item.id, url=item.payload.get("link"))
-            return None
-        return str(item.id)
+            return
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("item_failed", id=item.id, error=error, exc_info=exc)
+        if await self.pipeline.store.streams.failed(item, error, give_up_after=ITEM_ATTEMPTS):
+            log.error("item_dead", id=item.id, url=item.payload.get("link"))
