@@ -282,7 +282,22 @@ class EventFinder:
                 continue
             if what == "headline" and (doc.in_title(clause.start) or self._title_vetoed(event)):
                 continue
-            out.append((where, hits))
+            out.append((where, self._unmisread(hits)))
+        return out
+
+    def _unmisread(self, hits: list[Hit]) -> list[Hit]:
+        """Hits without the Han terms that cut through a pseudo-cue of their sentence (公报
+        inside the newspaper 大公报), as a clause's own groups are chosen."""
+        terms = self.c.terms
+        if not any(terms[h.tid].cjk for h in hits):
+            return hits
+        doc, pseudo = self.doc, self.c.pseudo
+        out = []
+        for h in hits:
+            si = doc.sentence_of(h.start) if terms[h.tid].cjk else -1
+            if si >= 0 and cut_by(h, [p for p in self.cue_hits_of(si) if p.tid in pseudo]):
+                continue
+            out.append(h)
         return out
 
     def _hits_between(self, start: int, end: int) -> list[Hit]:

@@ -118,6 +118,12 @@ _AFFIRMATIVE = re.compile(
 _QUESTIONER = re.compile(r"(?:question|q|记者|问|記者|記者問)\s*[:：]", re.IGNORECASE)
 # A speaker's label opening a transcript line: a few words (or Han characters), then a colon.
 _SPEAKER = re.compile(r"(?:[^\W\d][\w.'&-]*\s+){0,4}[^\W\d][\w.'&-]*\s*:\s|[^\x00-\x7f]{1,12}[:：]")
+# A broadcast's host tells the news before handing over ("PRESENTER: The two governments
+# held talks on Tuesday. Helen, what came out of it?"): only the question itself is one.
+_HOST = re.compile(
+    r"(?:presenter|anchor|host|announcer|newsreader|moderator|主持人|主持|主播)\b[^:：\n]{0,40}[:：]",
+    re.IGNORECASE,
+)
 # (no break at a colon right after a year: "May 2024: officials met ..." labels a date)
 _CLAUSE_BREAK = re.compile(
     r"(?=[;:,\s，但而然不；])(?:"  # the first character first: the engine skips to candidates
@@ -371,7 +377,9 @@ class Doc:
             para = self.paragraph_span(index)
             text = self.display[para.start : para.end].strip()
             self._questions[index] = bool(_QUESTIONER.match(text)) or (
-                text.endswith(("?", '?"', "?'")) and bool(_SPEAKER.match(text))
+                text.endswith(("?", '?"', "?'"))
+                and bool(_SPEAKER.match(text))
+                and not _HOST.match(text)
             )
         return self._questions[index]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 PUBLISHED = date(2026, 11, 20)
 
 
@@ -275,3 +275,70 @@ def test_a_session_after_a_chain_of_adjuncts_is_held() -> None:
         "session of their government-to-government dialogue on artificial intelligence."
     )
     assert _rules("", body) == ["us-china-ai-dialogue"]
+
+
+def test_a_broadcast_hosts_news_is_no_question() -> None:
+    """A host tells the news, then asks: only the question is presupposed."""
+    body = (
+        "ANCHOR: Washington and Beijing held a second round of official talks on artificial "
+        "intelligence in Oslo on Wednesday. Maria, what came out of it?\n"
+        "MARIA: Mostly an agreement to meet again."
+    )
+    assert _rules("Evening bulletin transcript", body) == ["us-china-ai-dialogue"]
+    asked = "Q: Washington and Beijing held AI talks in Oslo on Wednesday. What came out of it?"
+    assert _rules("Briefing transcript", asked) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Beijing knocked down a report that it had switched on an AI hotline with Washington.",
+        "A Chinese spokesman said reports of an AI crisis line with the United States did not "
+        "accord with the facts.",
+    ],
+)
+def test_more_ways_to_take_a_report_back(body: str) -> None:
+    assert _rules("", body) == ["us-china-hotline-walkback"]
+
+
+def test_another_outlets_account_is_unconfirmed() -> None:
+    body = (
+        "A Seoul newspaper reported on Thursday that Washington and Beijing had signed a secret "
+        "joint statement on military AI."
+    )
+    assert _rules("", body) == []
+
+
+def test_britain_without_the_article_is_another_pair() -> None:
+    title = "UK and China switch on AI incident line; analysts want Washington in too"
+    body = (
+        "Analysts in Washington said Beijing should open a similar channel with the United States."
+    )
+    assert _rules(title, body) == []
+
+
+def test_a_three_way_dialogue_is_not_the_bilateral_one() -> None:
+    body = "The United States, China and Japan held a trilateral dialogue on military AI on Monday."
+    assert _rules("", body) == []
+
+
+def test_a_joint_statement_named_with_its_authors_is_reported() -> None:
+    body = (
+        "A rare joint statement by Washington and Beijing on artificial intelligence and nuclear "
+        "command left markets unmoved on Thursday."
+    )
+    assert _rules("Markets shrug", body) == ["us-china-joint-statement"]
+
+
+def test_a_new_channel_linking_the_sides_exists() -> None:
+    body = (
+        "A new AI incident channel links the defence ministries of China and the United States, "
+        "officials said on Friday."
+    )
+    assert _rules("", body) == ["us-china-hotline"]
+
+
+def test_a_newspapers_name_is_no_statement_even_as_an_antecedent() -> None:
+    """公报 inside 大公报 (Ta Kung Pao) is no communiqué, in its sentence or referred back to."""
+    body = "【大公报讯】外交部发言人表示，日本传媒关于中美人工智能合作的报道毫无根据。美方亦未证实该报道。"
+    assert _rules("外交部：报道毫无根据", body) == []
