@@ -27,6 +27,7 @@ from monitor import logs
 from monitor.config import load_settings
 from monitor.models import FeedEntry, FetchResult
 from monitor.pipeline import Pipeline
+from monitor.rules.load import load_matcher
 from monitor.rules.matcher import Matcher
 from monitor.state.redis_server import RedisServer, free_port
 from monitor.state.runtime import open_store
@@ -95,7 +96,7 @@ async def _pass(
 def run(quick: bool = False) -> dict[str, float]:
     """Median per-page costs and their ratios."""
     docs = pages(40 if quick else None)
-    matcher = Matcher.from_path(ROOT / "rules")
+    matcher = load_matcher(ROOT / "rules")
     times: dict[str, list[float]] = {"traf": [], "meta": [], "ours": []}
     logs.configure("info", "json", stream=open(os.devnull, "w"))  # noqa: SIM115 - the daemon's level, to nowhere
     try:

@@ -14,13 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from operator import attrgetter
-from pathlib import Path
 
 from monitor.models import Article, Evidence, MatchResult, RuleMatch, Veto
 from monitor.rules.candidates import EventFinder, Hit
 from monitor.rules.compiler import Automaton, Compiled, compile_rules, rule_atoms_for
 from monitor.rules.condition import Event, evaluate
-from monitor.rules.loader import RuleSet, load_rules
+from monitor.rules.loader import RuleSet
 from monitor.rules.morphology import is_base_verb
 from monitor.rules.text import WORD_CHARS, Doc
 
@@ -81,11 +80,6 @@ class Matcher:
             r.value.id: r.value.follows for r in ruleset.rules.values() if r.value.follows
         }
         is_base_verb("hold")  # load the lemma lexicon now, not on the first article
-
-    @classmethod
-    def from_path(cls, path: Path) -> Matcher:
-        """Load, validate and compile rules from a file or folder."""
-        return cls(load_rules(path))
 
     # -- scanning -----------------------------------------------------------------------------
 

@@ -103,45 +103,39 @@ class Scope(_Strict):
     after: int = Field(default=2, ge=0)
 
 
-class PatternDef(_Strict):
+class _Groups(_Strict):
+    """Groups of terms that co-occur in one clause, how close, and in which order."""
+
+    all: list[list[str] | str] = Field(
+        min_length=1, description="groups; one term of each must occur"
+    )
+    within: int = Field(default=12, ge=1, description="max words between the first and last term")
+    ordered: bool = Field(default=False, description="groups must occur in the order listed")
+    topic_within: int | None = Field(
+        default=None,
+        ge=1,
+        description="the last group is the topic: it may stand up to this many words from the "
+        "others (same clause), which keep `within` among themselves",
+    )
+
+
+class PatternDef(_Groups):
     """An alternative way to report the event: groups that co-occur, optionally in order.
 
     Role patterns are ordered groups with the actor first: `[[$china], [delegation],
     [led by, headed by]]` reads "China's delegation ... led by X".
     """
 
-    all: list[list[str] | str] = Field(
-        min_length=1, description="groups; one term of each must occur"
-    )
-    within: int = Field(default=12, ge=1, description="max words between the first and last term")
-    ordered: bool = Field(default=False, description="groups must occur in the order listed")
-    topic_within: int | None = Field(
-        default=None,
-        ge=1,
-        description="the last group is the topic: it may stand up to this many words from the "
-        "others (same clause), which keep `within` among themselves",
-    )
     qualifiers: list[QualifierKind] | None = Field(
         default=None, description="qualifiers for this pattern (default: the event's)"
     )
 
 
-class EventDef(_Strict):
+class EventDef(_Groups):
     """A development detected in one clause: every group co-occurs within `within` words."""
 
     description: str = ""
     field: Literal["title", "body", "both"] = "both"
-    all: list[list[str] | str] = Field(
-        min_length=1, description="groups; one term of each must occur"
-    )
-    within: int = Field(default=12, ge=1, description="max words between the first and last term")
-    ordered: bool = Field(default=False, description="groups must occur in the order listed")
-    topic_within: int | None = Field(
-        default=None,
-        ge=1,
-        description="the last group is the topic: it may stand up to this many words from the "
-        "others (same clause), which keep `within` among themselves",
-    )
     patterns: list[PatternDef] = Field(
         default_factory=list, description="alternative patterns (e.g. role patterns)"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 
 from monitor.rules.compiler import Compiled
@@ -45,34 +46,28 @@ _FORWARD = ("negated", "hedged")  # kinds whose cue governs the rest of the clau
 _FUTURE = frozenset({"would", "will", "need to", "need for"})
 
 
+@dataclass(eq=False)
 class Qualifiers:
-    """The veto half of the event search, for one document."""
+    """The veto half of the event search, for one document (the caches below fill as
+    candidates are judged: most are shared by the candidates of one clause or sentence)."""
 
-    def __init__(
-        self,
-        c: Compiled,
-        doc: Doc,
-        by_sentence: dict[int, list[Hit]],
-        cue_hits_of: Callable[[int], list[Hit]],
-        same_paragraph: Callable[[int, int], bool],
-        ref_year: int,
-        published: date | None,
-    ) -> None:
-        self.c = c
-        self.doc = doc
-        self.by_sentence = by_sentence
-        self.cue_hits_of = cue_hits_of
-        self._same_paragraph = same_paragraph
-        self.ref_year = ref_year
-        self.published = published
-        self._times: dict[int, list[TimeRef]] = {}  # sentence -> its time expressions
-        self._clause_cue_cache: dict[tuple[int, int], list[tuple[Hit, Span | None]]] = {}
-        self._scope_cache: dict[tuple[int, ...], set[Span | None]] = {}
-        self._marks: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
-        self._years: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
-        # candidate (by identity, kept alive so the id stays its own) -> its nearest time:
-        # asked by the time veto and again by the evidence notes
-        self._nearest: dict[int, tuple[Candidate, TimeRef | None]] = {}
+    c: Compiled
+    doc: Doc
+    by_sentence: dict[int, list[Hit]]
+    cue_hits_of: Callable[[int], list[Hit]]
+    same_paragraph: Callable[[int, int], bool]
+    ref_year: int
+    published: date | None
+    _times: dict[int, list[TimeRef]] = field(default_factory=dict)  # sentence -> its times
+    _clause_cue_cache: dict[tuple[int, int], list[tuple[Hit, Span | None]]] = field(
+        default_factory=dict
+    )
+    _scope_cache: dict[tuple[int, ...], set[Span | None]] = field(default_factory=dict)
+    _marks: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
+    _years: dict[tuple[int, int], list[tuple[int, int, str]]] = field(default_factory=dict)
+    # candidate (by identity, kept alive so the id stays its own) -> its nearest time:
+    # asked by the time veto and again by the evidence notes
+    _nearest: dict[int, tuple[Candidate, TimeRef | None]] = field(default_factory=dict)
 
     def veto(self, cand: Candidate) -> VetoReason | None:
         """The exclusion or qualifier that vetoes a candidate (nearest cue first), or None."""
@@ -331,7 +326,7 @@ class Qualifiers:
                 note = "the report is taken back in the same clause"
                 return VetoReason("negated", self.doc.display[h.start : h.end], h.start, note)
         nxt = cand.si + 1
-        if nxt >= len(self.doc.sentences) or not self._same_paragraph(cand.si, nxt):
+        if nxt >= len(self.doc.sentences) or not self.same_paragraph(cand.si, nxt):
             return None
         for h in self.cue_hits_of(nxt):
             if h.tid in self.c.retractions:

@@ -8,11 +8,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 from monitor.rules.temporal import time_refs
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 # pieces that reach the date arithmetic, the anaphors, the asides and the qualifiers
 PIECES = [
     "0000年9月",

@@ -6,10 +6,10 @@ from datetime import date
 from pathlib import Path
 
 from monitor.rules.explain import explain
-from monitor.rules.matcher import Matcher
+from monitor.rules.load import load_matcher
 
 ROOT = Path(__file__).resolve().parents[2]
-MATCHER = Matcher.from_path(ROOT / "rules")
+MATCHER = load_matcher(ROOT / "rules")
 PUBLISHED = date(2026, 11, 20)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.rules.load import load_matcher
 from monitor.rules.matcher import Matcher
 from monitor.rules.text import Doc
 
@@ -14,7 +15,7 @@ from monitor.rules.text import Doc
 def _matcher(tmp_path: Path, text: str) -> Matcher:
     path = tmp_path / "r.yaml"
     path.write_text(text, encoding="utf-8")
-    return Matcher.from_path(path)
+    return load_matcher(path)
 
 
 BASE = """lists:
