@@ -5,18 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from monitor.models import MatchResult
 from monitor.rules.matcher import Matcher
+
+ExampleKind = Literal["event", "rule"]
+Expectation = Literal["match", "no_match"]
 
 
 @dataclass(frozen=True)
 class ExampleCase:
     """One inline example: which definition, which way, which text."""
 
-    kind: str  # "event" or "rule"
+    kind: ExampleKind
     target: str
-    expect: str  # "match" or "no_match"
+    expect: Expectation
     index: int
     text: str
 
