@@ -342,3 +342,24 @@ def test_a_newspapers_name_is_no_statement_even_as_an_antecedent() -> None:
     """公报 inside 大公报 (Ta Kung Pao) is no communiqué, in its sentence or referred back to."""
     body = "【大公报讯】外交部发言人表示，日本传媒关于中美人工智能合作的报道毫无根据。美方亦未证实该报道。"
     assert _rules("外交部：报道毫无根据", body) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The Pentagon brought its AI crisis line with the People's Liberation Army online on "
+        "Tuesday.",
+        "A secure telephone link between the two militaries for AI incidents was stood up on "
+        "Tuesday, the Pentagon and China's defence ministry said.",
+        "Officials confirmed that a channel allowing Washington and Beijing to flag AI "
+        "emergencies was switched on this week.",
+    ],
+)
+def test_editors_ways_to_open_a_line(body: str) -> None:
+    """The particle after the object, "stood up", and a channel named by its use."""
+    assert _rules("", body) == ["us-china-hotline"]
+
+
+def test_standing_up_to_pressure_opens_nothing() -> None:
+    body = "China stood up to US pressure over an AI hotline, officials in Beijing said on Tuesday."
+    assert _rules("", body) == []
