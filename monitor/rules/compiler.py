@@ -135,11 +135,26 @@ class Compiled:
     rules: dict[str, CompiledRule] = field(default_factory=dict)
     atom_rules: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     always_rules: list[str] = field(default_factory=list)
+    # rules that can hold with no event found (on lists alone): without one of these, an
+    # article with no event evidence needs no list positions and no rule evaluation
+    event_free_rules: list[str] = field(default_factory=list)
     list_terms: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     helpers: dict[str, frozenset[str]] = field(default_factory=dict)  # helper -> partner events
 
 
 _DFA_KEYS = 20_000
+
+
+def _needs_an_event(node: Node, lists: list[str]) -> bool:
+    """Whether a condition is false whenever no event holds, whatever lists occur (every
+    combination of its lists is tried; too many lists count as "maybe not")."""
+    if len(lists) > 12:
+        return False
+    for mask in range(1 << len(lists)):
+        present = {li for i, li in enumerate(lists) if mask >> i & 1}
+        if evaluate(node, lambda _e: False, present.__contains__):
+            return False
+    return True
 
 
 def _days(duration: str) -> float:
@@ -212,6 +227,8 @@ class _Builder:
             )
             if always:
                 c.always_rules.append(rule_id)
+            if not _needs_an_event(node, sorted(lists)):
+                c.event_free_rules.append(rule_id)
             for atom in events | {f"${li}" for li in lists}:  # lists inside `with` never trigger
                 c.atom_rules[atom].add(rule_id)
         c.helpers = self._helpers()

@@ -307,6 +307,8 @@ class Matcher:
         hits = self.scan(self.c.triggers, doc)
         finder = EventFinder(self.c, doc, hits, _CueHits(self, doc), year, published)
         found, vetoes = self._events(finder, lazy)
+        if lazy and not found and not self.c.event_free_rules:
+            return Analysis(doc, found, vetoes, {}, [])  # no rule can hold: nothing to place
         lists_at = self._lists_at(doc, hits)
         return Analysis(doc, found, vetoes, lists_at, self._rules(doc, found, lists_at))
 

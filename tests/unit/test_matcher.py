@@ -242,3 +242,11 @@ def test_a_far_topic_does_not_date_the_event(tmp_path: Path) -> None:
     res = m.match("", old, published=date(2026, 11, 20))
     assert "talks_held" not in res.events
     assert any(v.event == "talks_held" and v.qualifier == "historical" for v in res.vetoes)
+
+
+def test_a_rule_on_lists_alone_holds_without_any_event(tmp_path: Path) -> None:
+    """Articles with no event evidence skip list placement only when every rule needs an
+    event: `$china and not opened` still holds on a page that names China and nothing else."""
+    m = _matcher(tmp_path, BASE)
+    assert "r-not" in m.c.event_free_rules and "r-with" not in m.c.event_free_rules
+    assert [r.rule for r in m.match("", "Beijing held a parade.").rules] == ["r-not"]
