@@ -36,6 +36,8 @@ BUILTIN_CUES: dict[QualifierKind, tuple[str, ...]] = {
         "according to people", "according to sources", "消息人士", "知情人士", "据知情", "即使", "即便", "就算", "哪怕",
         "re:据(?:外媒|美媒|港媒|台媒|日媒|美国|英国|日本|香港|台湾|媒体|《)[^，。,]{0,24}报道", "恐难", "进展缓慢", "遥遥无期", "陷入僵局", "僵持不下",
         "deadlocked", "bogged down", "slow progress", "progress has been slow",
+        # a value, not an event: "recognised the importance of dialogue", 对话的重要意义
+        "importance of", "significance of", "重要意义", "重要性",
         # another outlet's unconfirmed account: "a Tokyo paper reported that the two signed ..."
         "newspaper reported", "paper reported", "daily reported", "media reported", "outlet reported",
         "tabloid reported", "broadcaster reported", "newspaper claimed", "paper claimed",

@@ -363,3 +363,38 @@ def test_editors_ways_to_open_a_line(body: str) -> None:
 def test_standing_up_to_pressure_opens_nothing() -> None:
     body = "China stood up to US pressure over an AI hotline, officials in Beijing said on Tuesday."
     assert _rules("", body) == []
+
+
+def test_a_newly_agreed_dialogue_is_background_to_a_naming() -> None:
+    """ "the lead for China in the newly agreed dialogue": the attribute describes the
+    dialogue, the naming is the news."""
+    body = (
+        "China's foreign ministry said a vice minister had been designated as the lead for "
+        "China in the newly agreed dialogue with the United States on artificial intelligence."
+    )
+    assert _rules("", body) == ["china-names-ai-counterpart"]
+
+
+def test_a_line_named_by_its_use_and_its_first_call() -> None:
+    body = (
+        "The first call was placed on Wednesday over a new line for AI mishaps between the "
+        "Pentagon and China's defence ministry."
+    )
+    assert _rules("", body) == ["us-china-hotline"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Both governments recognised the importance of dialogue on AI risks and agreed to "
+        "fight misuse of AI by criminals.",
+        "中美双方认识到人工智能对话的重要意义，同意共同应对人工智能被滥用的风险。",
+    ],
+)
+def test_the_importance_of_dialogue_is_no_dialogue(body: str) -> None:
+    assert _rules("", body) == []
+
+
+def test_a_claim_called_fabricated_is_taken_back() -> None:
+    body = "外交部发言人表示，日本媒体所称中美秘密签署人工智能联合公报一事纯属捏造。"
+    assert _rules("", body) == ["us-china-joint-statement-walkback"]
