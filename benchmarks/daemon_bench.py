@@ -7,7 +7,8 @@ What is measured, by whom:
   schedule when the time between two of its polls (or from its last poll to the end of the
   window) exceeds 1.25 x the interval (the daemon's jitter is at most a tenth of it);
 - CPU per poll from /proc: the poller's and its redis-server's utime + stime over the window,
-  divided by the polls the server answered in it;
+  divided by the polls the server answered in it; the feed server's own share of a core and
+  the load average beside it (on a 2-core machine the server can be what limits polls/s);
 - RSS of the poller at the end, and per feed: (that RSS less the RSS of the same poller with
   one feed, run right after) / (N - 1);
 - Redis memory per feed two ways: INFO used_memory growth less the items stream, over N; and
@@ -61,6 +62,7 @@ class Seen:
         self.gap: SynchronizedArray[float] = ctx.Array(ctypes.c_double, n, lock=False)  # type: ignore[assignment]
         self.window = ctx.Array(ctypes.c_double, 2, lock=False)  # [start, polls in window]
         self.total = ctx.Array(ctypes.c_double, 1, lock=False)  # every poll ever
+        self.server_pid = 0  # the serving process (set in the parent once started)
 
     def polled(self, i: int, now: float) -> None:
         """Record one poll of feed `i` at `now`."""
@@ -164,6 +166,7 @@ def feed_server(n: int, hosts: int, interval: float) -> Iterator[tuple[Seen, int
         target=_serve, args=(socks, seen, n, interval), daemon=True
     )
     proc.start()
+    seen.server_pid = proc.pid or 0
     try:
         yield seen, port
     finally:
@@ -240,11 +243,14 @@ def _window(
 ) -> dict[str, float]:
     """Open the window, sleep through it, and read polls, gaps and CPU."""
     cpu0 = [cpu_s(p) for p in pids]
+    server0 = cpu_s(seen.server_pid)
+    load0 = os.getloadavg()[0]
     start = seen.open_window()
     time.sleep(window_s)
     end = time.time()
     polls = seen.window[1]
     cpu = [cpu_s(p) - c for p, c in zip(pids, cpu0, strict=True)]
+    server = cpu_s(seen.server_pid) - server0
     late = sum(1 for i in range(n) if max(seen.gap[i], end - seen.last[i]) > LATE * interval)
     return {
         "polls_per_s": polls / (end - start),
@@ -252,6 +258,8 @@ def _window(
         "cpu_ms_per_poll": sum(cpu) / polls * 1000 if polls else -1.0,
         "own_cpu_ms_per_poll": cpu[0] / polls * 1000 if polls else -1.0,
         "cpu_share": sum(cpu) / (end - start),
+        "server_share": server / (end - start),  # the feed server shares the machine's cores
+        "load": (load0 + os.getloadavg()[0]) / 2,
     }
 
 
@@ -415,6 +423,8 @@ def run(
         "daemon_cpu_ms_per_poll": round(ours["cpu_ms_per_poll"], 3),
         "daemon_own_cpu_ms_per_poll": round(ours["own_cpu_ms_per_poll"], 3),
         "daemon_cpu_cores_used": round(ours["cpu_share"], 2),
+        "daemon_feed_server_cores_used": round(ours["server_share"], 2),
+        "daemon_load_average": round(ours["load"], 2),
         "daemon_rss_mb": round(ours["rss_mb"], 1),
         "daemon_rss_target_mb": round(rss_target_mb(n), 1),
         "daemon_rss_one_feed_mb": round(ours["solo_rss_mb"], 1),
@@ -430,6 +440,7 @@ def run(
             "daemon_floor_missed_schedules": int(base["missed"]),
             "daemon_floor_cpu_ms_per_poll": round(base["cpu_ms_per_poll"], 3),
             "daemon_floor_rss_mb": round(base["rss_mb"], 1),
+            "daemon_floor_feed_server_cores_used": round(base["server_share"], 2),
             "daemon_cpu_vs_floor_ratio": round(ours["cpu_ms_per_poll"] / base["cpu_ms_per_poll"], 2),
         })  # fmt: skip
     return out
