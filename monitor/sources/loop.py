@@ -7,8 +7,9 @@ feeds this poller has room for (one Lua step, which leases them), starts their p
 writes the next attempts of the polls that finished back in one command. The next attempt
 is the poll's own (`PollOutcome.next_attempt`: the interval, a feed's ttl floor, or the
 backoff after an error, never before Retry-After), so the time `status` shows is the time the
-poll happens. New feeds start at phases spread over their interval, just enough to keep the
-first round near `start_rate` polls/s.
+poll happens. New feeds start at phases spread just enough to keep the first round (full
+polls: every item is new) near `start_rate` polls/s: within their interval, or over up to
+`MAX_START_INTERVALS` intervals when there are more feeds than that holds.
 
 Round trips per tick, not per poll: the claimed feeds' states are read in one pipeline
 (`states`) and handed to their polls; an unchanged poll's state write is deferred to the
@@ -31,6 +32,7 @@ from monitor.state.schedule import FeedSchedule
 from monitor.state.store import FeedState
 
 log = structlog.get_logger("sources.loop")
+MAX_START_INTERVALS = 4  # the longest cold start, in feed intervals
 Poll = Callable[[FeedConfig, FeedState | None], Awaitable[PollOutcome]]
 States = Callable[[list[str]], Awaitable[dict[str, FeedState]]]
 
@@ -74,12 +76,15 @@ class FeedLoop:
         """Put the feeds not scheduled yet into the schedule; how many were new. The first
         tick does it (and the next ones again while Redis cannot be reached)."""
         now = self.clock()
+        # A first poll is a full one (every item new): more feeds than `start_rate` x interval
+        # start over several intervals (at most MAX_START_INTERVALS), so the first round does
+        # not pile up behind itself and make the second late.
         spread = min(
             len(self.feeds) / self.start_rate,
-            min((f.interval for f in self.feeds.values()), default=0),
+            MAX_START_INTERVALS * min((f.interval for f in self.feeds.values()), default=0),
         )
         added = await self.schedule.add_new(
-            {key: now + start_phase(f, min(spread, f.interval)) for key, f in self.feeds.items()}
+            {key: now + start_phase(f, spread) for key, f in self.feeds.items()}
         )
         self.seeded = True
         log.info("feeds_scheduled", feeds=len(self.feeds), new=added, spread_s=round(spread, 1))

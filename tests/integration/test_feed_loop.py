@@ -205,3 +205,22 @@ async def test_new_feeds_start_spread_and_a_restart_keeps_their_times(
     again = FeedLoop(_feeds(1000), stores[1].schedule, Recorder(clock), clock=Clock(clock.now + 30))
     assert await again.seed() == 0
     assert due == await stores[0].schedule.due_times()
+
+
+async def test_more_feeds_than_one_interval_holds_start_over_several(
+    stores: tuple[Store, Store],
+) -> None:
+    """1,000 feeds at 10 polls/s would need 100 s: they start over 100 s though their interval
+    is 60 s (a first poll is a full one); 10,000 are capped at 4 intervals."""
+    clock = Clock()
+    loop = FeedLoop(_feeds(1000), stores[0].schedule, Recorder(clock), start_rate=10, clock=clock)
+    await loop.seed()
+    offsets = sorted(t - clock.now for t in (await stores[0].schedule.due_times()).values())
+    many = FeedLoop(_feeds(10_000), stores[1].schedule, Recorder(clock), start_rate=10,
+                    clock=clock)  # fmt: skip
+    await stores[1].r.delete(stores[1].keys.feeds_due())
+    await many.seed()
+    latest = max(t - clock.now for t in (await stores[1].schedule.due_times()).values())
+
+    assert 60 < offsets[-1] < 100 and offsets[0] >= 0
+    assert 200 < latest < 240
