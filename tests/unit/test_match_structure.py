@@ -398,3 +398,32 @@ def test_the_importance_of_dialogue_is_no_dialogue(body: str) -> None:
 def test_a_claim_called_fabricated_is_taken_back() -> None:
     body = "外交部发言人表示，日本媒体所称中美秘密签署人工智能联合公报一事纯属捏造。"
     assert _rules("", body) == ["us-china-joint-statement-walkback"]
+
+
+@pytest.mark.parametrize(
+    ("body", "want"),
+    [
+        (
+            "A government working group of the two countries on AI safety testing convened for "
+            "the first time on Wednesday, with officials from Washington and Beijing.",
+            ["us-china-ai-dialogue"],
+        ),
+        (
+            "Beijing has tapped a veteran ambassador to spearhead China's delegation in its AI "
+            "dialogue with the United States.",
+            ["china-names-ai-counterpart"],
+        ),
+        (
+            "The embassy said a purported US-China communique on AI circulating online does not "
+            "exist.",
+            ["us-china-joint-statement-walkback"],
+        ),
+        (
+            "外交部发言人表示，有关中美已就人工智能发表联合声明的报道并无此事。",
+            ["us-china-joint-statement-walkback"],
+        ),
+    ],
+)
+def test_round_eight_classes(body: str, want: list[str]) -> None:
+    """Working groups convening, "spearhead", "does not exist" and 并无此事."""
+    assert _rules("", body) == want
