@@ -12,11 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
-import re2
-from ahocorasick_rs import AhoCorasick, Implementation
-
+from monitor.rules.automaton import Automaton, build_automaton
 from monitor.rules.condition import All, Event, Node, evaluate, references
 from monitor.rules.loader import RuleSet
 from monitor.rules.morphology import FUNCTION_WORDS, can_be_noun, word_forms
@@ -35,7 +32,7 @@ from monitor.rules.schema import (
     Scope,
     parse_duration,
 )
-from monitor.rules.terms import Term, exact_form, parse_term, plain_term, simple_cjk
+from monitor.rules.terms import Term, parse_term
 from monitor.rules.text import is_cjk
 
 
@@ -89,23 +86,6 @@ class CompiledRule:
 
 
 @dataclass
-class Automaton:
-    """Literal terms in one Aho-Corasick automaton, regex terms in one RE2 set.
-
-    `keys[i]` says what the automaton's pattern `i` stands for: the term ids it matches, split
-    by how a hit is accepted (plain Latin, Han substring, one exact form with word boundaries,
-    special checks)."""
-
-    automaton: AhoCorasick | None = None
-    keys: list[
-        tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, str], ...], tuple[int, ...]]
-    ] = field(default_factory=list)
-    regex_ids: list[int] = field(default_factory=list)
-    regex_set: Any = None
-    regexes: dict[int, Any] = field(default_factory=dict)
-
-
-@dataclass
 class Compiled:
     """The whole rule set in matchable form.
 
@@ -140,9 +120,6 @@ class Compiled:
     event_free_rules: list[str] = field(default_factory=list)
     list_terms: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     helpers: dict[str, frozenset[str]] = field(default_factory=dict)  # helper -> partner events
-
-
-_DFA_KEYS = 20_000
 
 
 def _needs_an_event(node: Node, lists: list[str]) -> bool:
@@ -232,8 +209,8 @@ class _Builder:
             for atom in events | {f"${li}" for li in lists}:  # lists inside `with` never trigger
                 c.atom_rules[atom].add(rule_id)
         c.helpers = self._helpers()
-        c.triggers = self._automaton(self.trigger_ids)
-        c.cue_scan = self._automaton(self.cue_ids)
+        c.triggers = build_automaton(self.trigger_ids, c.terms)
+        c.cue_scan = build_automaton(self.cue_ids, c.terms)
         return c
 
     def _helpers(self) -> dict[str, frozenset[str]]:
@@ -354,44 +331,6 @@ class _Builder:
         for tid in c.retractions:
             c.cue_kind[tid].add("negated")
         self.cue_ids |= c.pseudo | c.frames | c.retractions
-
-    def _automaton(self, tids: set[int]) -> Automaton:
-        c = self.c
-        out = Automaton()
-        by_key: dict[str, list[int]] = defaultdict(list)
-        for tid in sorted(tids):
-            term = c.terms[tid]
-            if term.regex:
-                out.regex_ids.append(tid)
-                continue
-            for form in term.forms or (term.key,):
-                if form:
-                    by_key[form].append(tid)
-        for ids in by_key.values():
-            # split by how a hit is accepted, so the scan checks word boundaries once per hit
-            plain = [t for t in ids if plain_term(c.terms[t])]
-            han = [t for t in ids if not plain_term(c.terms[t]) and simple_cjk(c.terms[t])]
-            exact = [(t, e) for t in ids if (e := exact_form(c.terms[t])) is not None]
-            special = [
-                t for t in ids if t not in plain and t not in han and all(t != x for x, _ in exact)
-            ]
-            out.keys.append((tuple(plain), tuple(han), tuple(exact), tuple(special)))
-        if by_key:
-            # a DFA scans a third faster; its size grows with the keys, so very large packs
-            # keep the crate's default (a contiguous NFA)
-            implementation = Implementation.DFA if len(by_key) <= _DFA_KEYS else None
-            out.automaton = AhoCorasick(list(by_key), implementation=implementation)
-        if out.regex_ids:
-            options = re2.Options()
-            options.case_sensitive = False
-            options.never_capture = True
-            regex_set = re2.Set.SearchSet(options)
-            for tid in out.regex_ids:
-                regex_set.Add(c.terms[tid].key)
-            regex_set.Compile()
-            out.regex_set = regex_set
-            out.regexes = {tid: re2.compile("(?i)" + c.terms[tid].key) for tid in out.regex_ids}
-        return out
 
 
 def compile_rules(rs: RuleSet) -> Compiled:
