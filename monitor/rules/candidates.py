@@ -67,17 +67,17 @@ class EventFinder:
         self.cue_hits = cue_hits  # sentence -> cue hits, filled by the matcher on demand
         self.ref_year = ref_year
         self.published = published
-        self.by_sentence: dict[int, list[Hit]] = defaultdict(list)
+        self.by_sentence: dict[int, list[Hit]] = defaultdict(
+            list, _by_sentence(hits, doc.sentences)
+        )
         self.vetoed: dict[str, set[int]] = defaultdict(set)  # event -> sentences with a veto
         self._sentence_tids: dict[int, set[int]] = {}
         self._place_cache: dict[int, list[tuple[str, int, list[Hit]]]] = {}
         self._clause_cache: dict[int, list[tuple[Span, list[Hit]]]] = {}
         self._title_hits = hits[: bisect_left(hits, doc.title_end, key=_START)]  # in text order
         self.candidates: dict[str, set[int]] = defaultdict(set)  # event -> sentences to examine
-        by_sentence = self.by_sentence
-        by_sentence.update(_by_sentence(hits, doc.sentences))
         anchors, anaphoric = c.anchors, c.anaphor_events
-        for si, sentence_hits in by_sentence.items():
+        for si, sentence_hits in self.by_sentence.items():
             tids = self._sentence_tids[si] = {h.tid for h in sentence_hits}
             for tid in tids & anchors.keys():
                 for name, rest in anchors[tid]:
@@ -192,7 +192,7 @@ class EventFinder:
             return None
         terms = self.c.terms
         cjk = any(terms[h.tid].cjk for h in chits)  # 中将担任: only Han runs misread
-        pseudo = [h for h in self.cue_hits_of(si) if h.tid in self.c.pseudo] if cjk else []
+        pseudo = self._pseudo_cues(si) if cjk else []
         groups = [
             longest(
                 [h for h in chits if h.tid in g and not cut_by(h, pseudo)][:MAX_GROUP_HITS]
@@ -291,14 +291,17 @@ class EventFinder:
         terms = self.c.terms
         if not any(terms[h.tid].cjk for h in hits):
             return hits
-        doc, pseudo = self.doc, self.c.pseudo
         out = []
         for h in hits:
-            si = doc.sentence_of(h.start) if terms[h.tid].cjk else -1
-            if si >= 0 and cut_by(h, [p for p in self.cue_hits_of(si) if p.tid in pseudo]):
+            si = self.doc.sentence_of(h.start) if terms[h.tid].cjk else -1
+            if si >= 0 and cut_by(h, self._pseudo_cues(si)):
                 continue
             out.append(h)
         return out
+
+    def _pseudo_cues(self, si: int) -> list[Hit]:
+        """The pseudo-cues of a sentence (中将, 大公报): Han terms cut by one are misreadings."""
+        return [h for h in self.cue_hits_of(si) if h.tid in self.c.pseudo]
 
     def _hits_between(self, start: int, end: int) -> list[Hit]:
         first, last = self.doc.sentence_of(start), self.doc.sentence_of(max(start, end - 1))

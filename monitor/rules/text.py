@@ -329,15 +329,9 @@ class Doc:
             self._words[key] = (starts, positions, asides)
         return self._words[key]
 
-    def word_in(self, clause: Span, offset: int) -> int:
-        """Position in words of `offset` inside `clause` (distances never cross clauses;
-        an appositive or parenthetical aside counts as a single word)."""
-        starts, positions, _ = self._layout(clause)
-        i = bisect.bisect_left(starts, offset)
-        return positions[i] if i < len(positions) else (positions[-1] + 1 if positions else 0)
-
     def place_words(self, clause: Span, hits: Iterable[_Placed]) -> None:
-        """Set `word` of each hit inside `clause` (`word_in` for many, one layout lookup)."""
+        """Set `word` of each hit inside `clause`: its position in words (distances never
+        cross clauses; an appositive or parenthetical aside counts as a single word)."""
         starts, positions, _ = self._layout(clause)
         n = len(positions)
         after = positions[-1] + 1 if positions else 0

@@ -58,16 +58,22 @@ class Qualifiers:
     same_paragraph: Callable[[int, int], bool]
     ref_year: int
     published: date | None
-    _times: dict[int, list[TimeRef]] = field(default_factory=dict)  # sentence -> its times
+    _times: dict[int, list[TimeRef]] = field(
+        default_factory=dict, init=False
+    )  # sentence -> its times
     _clause_cue_cache: dict[tuple[int, int], list[tuple[Hit, Span | None]]] = field(
-        default_factory=dict
+        default_factory=dict, init=False
     )
-    _scope_cache: dict[tuple[int, ...], set[Span | None]] = field(default_factory=dict)
-    _marks: dict[tuple[int, int], tuple[list[int], list[int]]] = field(default_factory=dict)
-    _years: dict[tuple[int, int], list[tuple[int, int, str]]] = field(default_factory=dict)
+    _scope_cache: dict[tuple[int, ...], set[Span | None]] = field(default_factory=dict, init=False)
+    _marks: dict[tuple[int, int], tuple[list[int], list[int]]] = field(
+        default_factory=dict, init=False
+    )
+    _years: dict[tuple[int, int], list[tuple[int, int, str]]] = field(
+        default_factory=dict, init=False
+    )
     # candidate (by identity, kept alive so the id stays its own) -> its nearest time:
     # asked by the time veto and again by the evidence notes
-    _nearest: dict[int, tuple[Candidate, TimeRef | None]] = field(default_factory=dict)
+    _nearest: dict[int, tuple[Candidate, TimeRef | None]] = field(default_factory=dict, init=False)
 
     def veto(self, cand: Candidate) -> VetoReason | None:
         """The exclusion or qualifier that vetoes a candidate (nearest cue first), or None."""
@@ -138,8 +144,8 @@ class Qualifiers:
                     continue
                 if doc.display[h.start : h.end] == "May" and h.start != clause.start:
                     continue  # the month, not the modal
-                h.word = doc.word_in(clause, h.start)
                 kept.append((h, doc.aside_of(clause, h.start)))
+            doc.place_words(clause, (h for h, _ in kept))
             self._clause_cue_cache[key] = kept
         return self._clause_cue_cache[key]
 
