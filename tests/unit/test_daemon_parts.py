@@ -249,19 +249,29 @@ async def test_a_poison_item_is_not_acked_and_the_worker_goes_on(
     assert await store.streams.backlog() == (1, 1)  # left pending, to be retried, then dead
 
 
-async def test_a_broken_edit_keeps_the_last_good_rules(tmp_path: Path) -> None:
-    """A rule file that does not load is reported and never swapped in; the fix is."""
+async def _break_then_fix(
+    tmp_path: Path, *, compile: bool
+) -> tuple[bool, str | None, bool, RuleReloader, list[Matcher], Path]:
+    """Reload a copy of the pack with a broken file added, then with it removed: (rejected,
+    the problem reported meanwhile, accepted, the reloader, what was swapped in, the file)."""
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     swapped: list[Matcher] = []
-    reloader = RuleReloader(rules, swapped.append, check_s=0.05)
+    reloader = RuleReloader(rules, swapped.append, check_s=0.05, compile=compile)
     broken = rules / "zz-broken.yaml"
     broken.write_text("rules:\n  - id: [not, a, string]\n", encoding="utf-8")
-
     rejected = await reloader.reload()
     problem = reloader.problem
     broken.unlink()
     accepted = await reloader.reload()
+    return rejected, problem, accepted, reloader, swapped, broken
+
+
+async def test_a_broken_edit_keeps_the_last_good_rules(tmp_path: Path) -> None:
+    """A rule file that does not load is reported and never swapped in; the fix is."""
+    rejected, problem, accepted, reloader, swapped, broken = await _break_then_fix(
+        tmp_path, compile=True
+    )
 
     assert (rejected, accepted) == (False, True)
     assert problem is not None and problem.startswith("rules rejected: ")
@@ -272,17 +282,9 @@ async def test_a_broken_edit_keeps_the_last_good_rules(tmp_path: Path) -> None:
 async def test_a_role_that_matches_nothing_only_checks_its_rules(tmp_path: Path) -> None:
     """compile=False (the poller): a broken edit is reported as before, a good one clears it,
     and no matcher is ever swapped in (the check runs in a process of its own)."""
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
-    swapped: list[Matcher] = []
-    reloader = RuleReloader(rules, swapped.append, check_s=0.05, compile=False)
-    broken = rules / "zz-broken.yaml"
-    broken.write_text("rules:\n  - id: [not, a, string]\n", encoding="utf-8")
-
-    rejected = await reloader.reload()
-    problem = reloader.problem
-    broken.unlink()
-    accepted = await reloader.reload()
+    rejected, problem, accepted, reloader, swapped, broken = await _break_then_fix(
+        tmp_path, compile=False
+    )
 
     assert (rejected, accepted) == (False, True)
     assert problem is not None and problem.startswith("rules rejected: ") and str(broken) in problem
